@@ -1,0 +1,16 @@
+"""One LightningModule per method. Each takes its networks as constructor arguments."""
+
+from lightning_gen.models.autoencoder import AutoEncoder
+from lightning_gen.models.base import GenerativeModule, NonFiniteLossError, read_checkpoint_info
+from lightning_gen.models.conditional_gan import ConditionalGAN
+from lightning_gen.models.gan import GAN, truncated_noise
+
+__all__ = [
+    "GAN",
+    "AutoEncoder",
+    "ConditionalGAN",
+    "GenerativeModule",
+    "NonFiniteLossError",
+    "read_checkpoint_info",
+    "truncated_noise",
+]

@@ -1,0 +1,219 @@
+"""What every lightning-gen LightningModule shares: manual optimisation plumbing, self-describing
+checkpoints, NaN guards, gradient clipping, DDP set-up and seeded sampling.
+
+A subclass declares ``network_names`` (its nn.Module constructor arguments) and writes its
+``training_step`` as the paper's algorithm box, one :meth:`optimization_step` per phase.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, ClassVar, Literal
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.utilities import rank_zero_info
+from torch import nn
+
+import lightning_gen
+from lightning_gen.nn.ema import EMA
+from lightning_gen.nn.spec import build_network, network_spec
+from lightning_gen.utils.validation import check_choice
+
+__all__ = ["CHECKPOINT_KEY", "GenerativeModule", "NonFiniteLossError", "read_checkpoint_info"]
+
+CHECKPOINT_KEY = "lightning_gen"
+ClipAlgorithm = Literal["norm", "value"]
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; raised before the bad gradients reach any weight."""
+
+
+def read_checkpoint_info(path: str | Path | IO[bytes]) -> dict[str, Any]:
+    """The ``lightning_gen`` entry of a checkpoint (model class, network specs, EMA names).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a checkpoint, or not one written by lightning-gen.
+    """
+    if isinstance(path, str | Path) and not Path(path).is_file():
+        raise FileNotFoundError(f"Checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure means "not a checkpoint we can read"
+        raise ValueError(f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}: {err}).") from err
+    if not isinstance(checkpoint, dict) or CHECKPOINT_KEY not in checkpoint:
+        raise ValueError(
+            f"{path} is not a lightning-gen checkpoint (it has no '{CHECKPOINT_KEY}' entry). Pass a .ckpt written "
+            "by `lightning-gen fit` or by a Trainer fitting a lightning_gen.models module."
+        )
+    return checkpoint[CHECKPOINT_KEY]
+
+
+class GenerativeModule(pl.LightningModule):
+    """Base LightningModule of every method (manual optimisation, ``automatic_optimization = False``).
+
+    Args:
+        gradient_clip_val: clip each phase's gradients (Lightning refuses trainer-level clipping under
+            manual optimisation, so it is a model option). None disables clipping.
+        gradient_clip_algorithm: ``"norm"`` (global L2 norm) or ``"value"``.
+    """
+
+    network_names: ClassVar[tuple[str, ...]] = ()
+    #: name of the network that ``sample`` runs (and that EMA averages)
+    sampling_network: ClassVar[str] = ""
+
+    def __init__(
+        self, gradient_clip_val: float | None = None, gradient_clip_algorithm: ClipAlgorithm = "norm"
+    ) -> None:
+        super().__init__()
+        check_choice("gradient_clip_algorithm", gradient_clip_algorithm, ClipAlgorithm)
+        if gradient_clip_val is not None and gradient_clip_val <= 0:
+            raise ValueError(f"gradient_clip_val must be > 0 or None, got {gradient_clip_val}.")
+        self.automatic_optimization = False
+        self._clip_val = gradient_clip_val
+        self._clip_algorithm = gradient_clip_algorithm
+
+    # ------------------------------------------------------------------ hyper-parameters and checkpoints
+    def _save_hparams(self) -> None:
+        """``save_hyperparameters`` minus the networks (they are described by :func:`network_spec`) and
+        minus LightningCLI's instantiator keys, so ``load_from_checkpoint`` rebuilds through ``__init__``."""
+        self.save_hyperparameters(ignore=list(self.network_names), logger=True, frame=_caller_frame())
+        for key in ("_instantiator", "_class_path"):
+            self._hparams.pop(key, None)
+            self._hparams_initial.pop(key, None)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_KEY] = {
+            "format": 1,
+            "version": lightning_gen.__version__,
+            "model": f"{type(self).__module__}.{type(self).__qualname__}",
+            "networks": {name: network_spec(getattr(self, name)) for name in self.network_names},
+        }
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls,
+        checkpoint_path: str | Path,
+        map_location: Any = None,
+        hparams_file: str | Path | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> GenerativeModule:
+        """Load a checkpoint written by this class; networks are rebuilt from the checkpoint unless given.
+
+        Raises:
+            ValueError: the file is not a lightning-gen checkpoint, or was written by another model class.
+        """
+        info = read_checkpoint_info(checkpoint_path)
+        written_by = info.get("model", "?")
+        if not _is_subclass_path(written_by, cls):
+            raise ValueError(
+                f"{checkpoint_path} holds a {written_by} checkpoint, not a {cls.__name__} one. Load it with "
+                f"{written_by.rsplit('.', 1)[-1]}.load_from_checkpoint or lightning_gen.sampling.load_model."
+            )
+        for name, spec in info["networks"].items():
+            if name not in kwargs:
+                kwargs[name] = build_network(spec, name)
+        parent = super().load_from_checkpoint.__func__  # type: ignore[attr-defined]
+        model = parent(cls, checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs)
+        return model
+
+    # ------------------------------------------------------------------ training plumbing
+    def setup(self, stage: str) -> None:
+        # One DDP wrapper holds all networks (Lightning issues #20328, #20866); each phase's backward
+        # reaches only its own network, so DDP must be told to look for unused parameters.
+        strategy = self.trainer.strategy if self._trainer is not None else None
+        if isinstance(strategy, DDPStrategy) and "find_unused_parameters" not in strategy._ddp_kwargs:
+            strategy._ddp_kwargs["find_unused_parameters"] = True
+            rank_zero_info("lightning-gen: DDP with find_unused_parameters=True (one phase per network).")
+
+    def optimization_step(self, optimizer: Any, loss: torch.Tensor, phase: str, *, step: bool = True) -> None:
+        """One phase of the algorithm: check the loss, zero, backward, clip, step.
+
+        Call it inside ``with self.toggled(optimizer):`` (around the phase's forward too), so that only
+        ``optimizer``'s parameters take part in the backward.
+        """
+        self.check_finite(loss, phase)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self._clip_val is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=self._clip_val, gradient_clip_algorithm=self._clip_algorithm)
+        if step:
+            optimizer.step()
+
+    @contextlib.contextmanager
+    def toggled(self, optimizer: Any) -> Iterator[None]:
+        """Freeze every parameter not owned by ``optimizer`` for the duration of the block."""
+        if len(self.trainer.optimizers) > 1:
+            self.toggle_optimizer(optimizer)
+            try:
+                yield
+            finally:
+                self.untoggle_optimizer(optimizer)
+        else:
+            yield
+
+    def check_finite(self, loss: torch.Tensor, phase: str) -> None:
+        if not torch.isfinite(loss.detach()).all():
+            raise NonFiniteLossError(
+                f"The {phase} loss is {loss.detach().float().item()} at global step {self.global_step} "
+                f"(epoch {self.current_epoch}). Training stopped before the bad update; checkpoints saved so far "
+                "are untouched. Lower the learning rate, enable gradient clipping (model.gradient_clip_val), "
+                "or check the data for NaN/inf values."
+            )
+
+    # ------------------------------------------------------------------ sampling helpers
+    def sampler_network(self, use_ema: bool = True) -> nn.Module:
+        """The network ``sample`` runs: its EMA average when one exists and ``use_ema``."""
+        ema = getattr(self, "ema", None)
+        if use_ema and isinstance(ema, EMA):
+            return ema.shadow
+        return getattr(self, self.sampling_network)
+
+    @contextlib.contextmanager
+    def eval_mode(self, network: nn.Module) -> Iterator[None]:
+        was_training = network.training
+        network.eval()
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            network.train(was_training)
+
+    def random_generator(self, seed: int | None) -> torch.Generator | None:
+        if seed is None:
+            return None
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(seed)
+        return gen
+
+    def update_ema(self) -> None:
+        ema = getattr(self, "ema", None)
+        if isinstance(ema, EMA):
+            ema.update(getattr(self, self.sampling_network))
+
+
+def _caller_frame():
+    import inspect
+
+    frame = inspect.currentframe()
+    # _save_hparams <- subclass __init__
+    return frame.f_back.f_back if frame and frame.f_back else None
+
+
+def _is_subclass_path(class_path: str, cls: type) -> bool:
+    import importlib
+
+    module_name, _, qualname = class_path.rpartition(".")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(obj, type) and issubclass(obj, cls)

@@ -1,0 +1,205 @@
+"""GAN (Goodfellow et al., 2014) with the DCGAN training recipe (Radford et al., 2016)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from lightning_gen.losses import AdversarialLoss, discriminator_loss, generator_loss, random_real_targets
+from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
+from lightning_gen.nn.ema import EMA
+from lightning_gen.utils.validation import check_choice
+
+__all__ = ["GAN"]
+
+
+class GAN(GenerativeModule):
+    """Generative Adversarial Network, Goodfellow et al. (2014), Algorithm 1.
+
+    Per batch: ``d_steps_per_g_step`` batches of discriminator ascent on log D(x) + log(1 - D(G(z)))
+    for each generator step. The generator loss is the original ``minimax`` log(1 - D(G(z))) (which
+    saturates early in training) or the ``non_saturating`` -log D(G(z)) that the paper recommends; ``hinge``
+    and ``lsgan`` are also accepted. ``real_label_range=(0.7, 0.9)`` turns on one-sided label smoothing with
+    real targets drawn uniformly in that range (Salimans et al., 2016).
+
+    Args:
+        generator: maps ``(z, labels=None)`` to samples; must expose ``latent_dim``.
+        discriminator: maps ``(x, labels=None)`` to one logit per sample (or per pack, PacGAN).
+        loss: adversarial loss, see :mod:`lightning_gen.losses.adversarial`.
+        real_label_range: ``(low, high)`` for one-sided label smoothing, None for hard targets of 1.
+        d_steps_per_g_step: k of Algorithm 1: the generator steps once every k batches.
+        lr_g, lr_d, betas_g, betas_d: Adam settings per network (DCGAN: 2e-4, (0.5, 0.999)).
+        ema_decay: keep an exponential moving average of the generator for sampling (None: off).
+        num_val_samples: size of the fixed noise batch used for validation image grids.
+        val_seed: seed of that fixed noise (stored in the checkpoint).
+    """
+
+    network_names = ("generator", "discriminator")
+    sampling_network = "generator"
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: AdversarialLoss = "non_saturating",
+        real_label_range: tuple[float, float] | None = None,
+        d_steps_per_g_step: int = 1,
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        betas_g: tuple[float, float] = (0.5, 0.999),
+        betas_d: tuple[float, float] = (0.5, 0.999),
+        ema_decay: float | None = None,
+        num_val_samples: int = 64,
+        val_seed: int = 0,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: ClipAlgorithm = "norm",
+    ) -> None:
+        super().__init__(gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        check_choice("loss", loss, AdversarialLoss)
+        if d_steps_per_g_step < 1:
+            raise ValueError(f"d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}.")
+        if real_label_range is not None:
+            random_real_targets(torch.zeros(1), *real_label_range)  # validates the range now
+            if loss == "hinge":
+                raise ValueError("real_label_range (label smoothing) does not apply to loss='hinge'.")
+        if not hasattr(generator, "latent_dim"):
+            raise ValueError("The generator must expose `latent_dim` (the size of z).")
+        self._save_hparams()
+        self.generator = generator
+        self.discriminator = discriminator
+        self.ema = EMA(generator, ema_decay) if ema_decay is not None else None
+        gen = torch.Generator().manual_seed(val_seed)
+        self.register_buffer("fixed_noise", torch.randn(num_val_samples, generator.latent_dim, generator=gen))
+
+    # ------------------------------------------------------------------ conditioning hooks
+    def split_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(real samples, labels or None)``; an unconditional GAN ignores labels."""
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        return x, None
+
+    def validation_labels(self) -> torch.Tensor | None:
+        return None
+
+    # ------------------------------------------------------------------ Lightning hooks
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr_g, betas=tuple(hp.betas_g))
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.lr_d, betas=tuple(hp.betas_d))
+        return [opt_g, opt_d]
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        hp = self.hparams
+        real, labels = self.split_batch(batch)
+        opt_g, opt_d = self.optimizers()
+        g_turn = (batch_idx + 1) % hp.d_steps_per_g_step == 0
+
+        z = torch.randn(real.shape[0], self.generator.latent_dim, device=self.device, dtype=real.dtype)
+        with torch.set_grad_enabled(g_turn):  # keep G's graph only when G steps on this batch
+            fake = self.generator(z, labels) if labels is not None else self.generator(z)
+
+        # Discriminator: maximise log D(x) + log(1 - D(G(z)))
+        with self.toggled(opt_d):
+            real_logits = self._discriminate(real, labels)
+            fake_logits = self._discriminate(fake.detach(), labels)
+            targets = random_real_targets(real_logits, *hp.real_label_range) if hp.real_label_range else 1.0
+            loss_real, loss_fake = discriminator_loss(real_logits, fake_logits, hp.loss, targets)
+            d_loss = loss_real.mean() + loss_fake.mean()
+            self.optimization_step(opt_d, d_loss, "discriminator")
+        self.log_dict(
+            {
+                "train/d_loss": d_loss.detach(),
+                "train/d_real": torch.sigmoid(real_logits.detach()).mean(),
+                "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+            },
+            prog_bar=True,
+        )
+
+        # Generator: minimise log(1 - D(G(z))) (minimax) or -log D(G(z)) (non-saturating)
+        if g_turn:
+            with self.toggled(opt_g):
+                g_loss = generator_loss(self._discriminate(fake, labels), hp.loss).mean()
+                self.optimization_step(opt_g, g_loss, "generator")
+            self.update_ema()
+            self.log("train/g_loss", g_loss.detach(), prog_bar=True)
+
+    def _discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.discriminator(x, labels) if labels is not None else self.discriminator(x)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        real, labels = self.split_batch(batch)
+        z = torch.randn(real.shape[0], self.generator.latent_dim, device=self.device, dtype=real.dtype)
+        fake = self.generator(z, labels) if labels is not None else self.generator(z)
+        pack = getattr(self.discriminator, "pack", 1)
+        n = real.shape[0] - real.shape[0] % pack
+        if n == 0:
+            return
+        real_score = torch.sigmoid(self._discriminate(real[:n], None if labels is None else labels[:n])).mean()
+        fake_score = torch.sigmoid(self._discriminate(fake[:n], None if labels is None else labels[:n])).mean()
+        self.log_dict({"val/d_real": real_score, "val/d_fake": fake_score}, sync_dist=True)
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        num: int,
+        *,
+        labels: torch.Tensor | int | None = None,
+        seed: int | None = None,
+        use_ema: bool = True,
+        truncation: float | None = None,
+        batch_size: int = 256,
+    ) -> torch.Tensor:
+        """``num`` samples in [-1, 1], shape (num, C, H, W) (or (num, D) for vector data).
+
+        Args:
+            labels: class label(s) for conditional models (an int repeats one class).
+            seed: makes the noise, hence the samples, reproducible.
+            use_ema: sample from the EMA generator when the model keeps one.
+            truncation: resample |z| entries above this threshold (truncation trick, Brock et al. 2019).
+        """
+        if num < 1:
+            raise ValueError(f"Number of samples must be >= 1, got {num}.")
+        rng = self.random_generator(seed)
+        z = torch.randn(num, self.generator.latent_dim, device=self.device, generator=rng)
+        if truncation is not None:
+            z = truncated_noise(z, truncation, rng)
+        labels = self.sample_labels(num, labels)
+        return self.generate(z, labels, use_ema=use_ema, batch_size=batch_size)
+
+    def sample_labels(self, num: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__} is unconditional; do not pass labels.")
+        return None
+
+    def generate(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None, *, use_ema: bool = True, batch_size: int = 256
+    ) -> torch.Tensor:
+        """Run the (EMA) generator on given noise, in eval mode, in batches."""
+        network = self.sampler_network(use_ema)
+        outputs = []
+        with self.eval_mode(network):
+            for start in range(0, z.shape[0], batch_size):
+                zb = z[start : start + batch_size]
+                if labels is None:
+                    outputs.append(network(zb))
+                else:
+                    outputs.append(network(zb, labels[start : start + batch_size]))
+        return torch.cat(outputs).float()
+
+    def validation_samples(self) -> torch.Tensor:
+        """Samples from the fixed validation noise (what image-grid callbacks show)."""
+        return self.generate(self.fixed_noise, self.validation_labels())
+
+
+def truncated_noise(z: torch.Tensor, threshold: float, rng: torch.Generator | None = None) -> torch.Tensor:
+    """Truncation trick (Brock et al., 2019): resample entries with |z| > threshold until none remain."""
+    if threshold <= 0:
+        raise ValueError(f"truncation must be > 0, got {threshold}.")
+    z = z.clone()
+    mask = z.abs() > threshold
+    while mask.any():
+        z[mask] = torch.randn(int(mask.sum()), device=z.device, generator=rng, dtype=z.dtype)
+        mask = z.abs() > threshold
+    return z

@@ -1,0 +1,21 @@
+"""Plain torch building blocks (never imports lightning)."""
+
+from lightning_gen.nn.conditioning import LabelEmbedding
+from lightning_gen.nn.dcgan import DCGANDiscriminator, DCGANEncoder, DCGANGenerator
+from lightning_gen.nn.init import normal_init_
+from lightning_gen.nn.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator
+from lightning_gen.nn.spec import Network, build_network, network_spec
+
+__all__ = [
+    "DCGANDiscriminator",
+    "DCGANEncoder",
+    "DCGANGenerator",
+    "LabelEmbedding",
+    "MLPDiscriminator",
+    "MLPEncoder",
+    "MLPGenerator",
+    "Network",
+    "build_network",
+    "network_spec",
+    "normal_init_",
+]

@@ -1,0 +1,47 @@
+"""Exponential moving average of a network's weights (used for sampling).
+
+As in Karras et al. (2018, progressive GAN), Brock et al. (2019, BigGAN) and Ho et al. (2020, DDPM):
+sample from an EMA of the training network's parameters. The average is an ``nn.Module`` holding a frozen
+copy of the network, so it lives in the owning module's ``state_dict`` (checkpoints, resume and
+``load_from_checkpoint`` carry it with no extra code). Buffers (BatchNorm statistics) are copied.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+__all__ = ["EMA"]
+
+
+class EMA(nn.Module):
+    """``shadow = decay * shadow + (1 - decay) * param`` after each optimiser step of ``network``."""
+
+    def __init__(self, network: nn.Module, decay: float = 0.999) -> None:
+        super().__init__()
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1), got {decay}.")
+        self.decay = decay
+        self.shadow = copy.deepcopy(network)
+        self.shadow.requires_grad_(False)
+        self.shadow.eval()
+        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
+
+    def train(self, mode: bool = True) -> EMA:  # the shadow is always in eval mode
+        super().train(mode)
+        self.shadow.eval()
+        return self
+
+    @torch.no_grad()
+    def update(self, network: nn.Module) -> None:
+        ema_params = list(self.shadow.parameters())
+        params = [p.detach().to(e.dtype) for p, e in zip(network.parameters(), ema_params, strict=True)]
+        torch._foreach_lerp_(ema_params, params, 1.0 - self.decay)
+        for b_ema, b in zip(self.shadow.buffers(), network.buffers(), strict=True):
+            b_ema.copy_(b)
+        self.num_updates += 1
+
+    def forward(self, *args, **kwargs):  # noqa: D102 - the averaged network's forward
+        return self.shadow(*args, **kwargs)
