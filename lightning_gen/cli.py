@@ -1,0 +1,71 @@
+"""The ``lightning-gen`` command.
+
+``lightning-gen fit|validate|test|predict --config configs/X.yaml`` is LightningCLI (every trainer, model
+and data option can be overridden on the command line, ``--print_config`` works, unknown keys are errors).
+``lightning-gen sample|reconstruct|...`` are the checkpoint tools listed in
+:data:`lightning_gen.commands.COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+import lightning.pytorch as pl
+from lightning.pytorch.cli import LightningCLI
+
+from lightning_gen.commands import COMMANDS
+from lightning_gen.models.base import GenerativeModule
+
+__all__ = ["LightningGenCLI", "main"]
+
+
+class LightningGenCLI(LightningCLI):
+    """LightningCLI over every :class:`GenerativeModule` and every ``LightningDataModule``."""
+
+    def __init__(self, args: Sequence[str] | None = None, run: bool = True) -> None:
+        extra = ", ".join(sorted(COMMANDS))
+        super().__init__(
+            model_class=GenerativeModule,
+            datamodule_class=pl.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={"description": f"lightning-gen: train with fit/validate/test/predict; also: {extra}."},
+            args=list(args) if args is not None else None,
+            run=run,
+        )
+
+    def after_fit(self) -> None:
+        callback = self.trainer.checkpoint_callback
+        if callback is not None and self.trainer.is_global_zero:
+            path = callback.last_model_path or callback.best_model_path
+            if path:
+                print(f"Checkpoint: {path}")
+                print(f"Sample from it: lightning-gen sample --ckpt {path} --num 64 --out samples.png")
+
+
+def _run_command(name: str, argv: Sequence[str]) -> int:
+    module = importlib.import_module(COMMANDS[name])
+    parser = argparse.ArgumentParser(prog=f"lightning-gen {name}", description=module.DESCRIPTION)
+    module.add_arguments(parser)
+    args = parser.parse_args(list(argv))
+    try:
+        return module.run(args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"lightning-gen {name}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        return _run_command(argv[0], argv[1:])
+    LightningGenCLI(args=argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

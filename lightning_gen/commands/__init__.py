@@ -1,0 +1,12 @@
+"""Subcommands of ``lightning-gen`` beyond LightningCLI's fit/validate/test/predict.
+
+Each module defines ``add_arguments(parser)`` and ``run(args) -> int``; ``COMMANDS`` maps the subcommand
+name to its module path (imported lazily so ``lightning-gen fit`` does not pay for the others).
+"""
+
+COMMANDS: dict[str, str] = {
+    "sample": "lightning_gen.commands.sample",
+    "reconstruct": "lightning_gen.commands.reconstruct",
+}
+
+__all__ = ["COMMANDS"]
