@@ -93,7 +93,19 @@ class GenerativeModule(pl.LightningModule):
             "version": lightning_gen.__version__,
             "model": f"{type(self).__module__}.{type(self).__qualname__}",
             "networks": {name: network_spec(getattr(self, name)) for name in self.network_names},
+            "rng": _rng_state(),
         }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Random states are restored when training resumes (on_train_start), not when a checkpoint is
+        # merely loaded for sampling: a resumed run then draws the same noise as an uninterrupted one.
+        self._pending_rng = checkpoint.get(CHECKPOINT_KEY, {}).get("rng")
+
+    def on_train_start(self) -> None:
+        pending = getattr(self, "_pending_rng", None)
+        if pending is not None:
+            _set_rng_state(pending)
+            self._pending_rng = None
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
@@ -196,6 +208,33 @@ class GenerativeModule(pl.LightningModule):
         ema = getattr(self, "ema", None)
         if isinstance(ema, EMA):
             ema.update(getattr(self, self.sampling_network))
+
+
+def _rng_state() -> dict[str, Any]:
+    import random
+
+    import numpy as np
+
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    # plain types and tensors only, so checkpoints load with torch.load(weights_only=True)
+    numpy_state = [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": numpy_state}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import random
+
+    import numpy as np
+
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def _caller_frame():

@@ -119,10 +119,18 @@ class GAN(GenerativeModule):
         # Generator: minimise log(1 - D(G(z))) (minimax) or -log D(G(z)) (non-saturating)
         if g_turn:
             with self.toggled(opt_g):
-                g_loss = generator_loss(self._discriminate(fake, labels), hp.loss).mean()
+                g_loss = self.generator_objective(real, fake, labels) + self.generator_regularization()
                 self.optimization_step(opt_g, g_loss, "generator")
             self.update_ema()
             self.log("train/g_loss", g_loss.detach(), prog_bar=True)
+
+    def generator_regularization(self) -> torch.Tensor | float:
+        """Extra terms added to the generator's loss (none here; BigGAN adds orthogonal regularisation)."""
+        return 0.0
+
+    def generator_objective(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The generator phase's adversarial loss on ``fake = G(z)`` (differentiable); UnrolledGAN overrides it."""
+        return generator_loss(self._discriminate(fake, labels), self.hparams.loss).mean()
 
     def _discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.discriminator(x, labels) if labels is not None else self.discriminator(x)

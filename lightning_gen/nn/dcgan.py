@@ -86,11 +86,11 @@ class DCGANGenerator(Network):
         widths = [base_width * 2 ** (steps - 1 - i) for i in range(steps)]  # 4x4 ... image_size/2
         act = nn.ReLU(inplace=True)
         # project: (B, in_dim, 1, 1) -> (B, widths[0], 4, 4)
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(in_dim, widths[0], 4, stride=1, padding=0, bias=not guidelines),
-            _norm(norm, widths[0], guidelines=guidelines),
-            act,
-        ]
+        if guidelines:
+            project: nn.Module = nn.ConvTranspose2d(in_dim, widths[0], 4, stride=1, padding=0, bias=False)
+        else:  # a fully connected projection, as before DCGAN
+            project = nn.Sequential(nn.Flatten(), nn.Linear(in_dim, widths[0] * 16), nn.Unflatten(1, (widths[0], 4, 4)))
+        layers: list[nn.Module] = [project, _norm(norm, widths[0], guidelines=guidelines), act]
         for cin, cout in zip(widths[:-1], widths[1:], strict=True):
             layers += [_up(cin, cout, guidelines=guidelines), _norm(norm, cout, guidelines=guidelines), act]
         layers += [_up(widths[-1], channels, guidelines=guidelines), nn.Tanh()]

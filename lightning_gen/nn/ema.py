@@ -3,7 +3,7 @@
 As in Karras et al. (2018, progressive GAN), Brock et al. (2019, BigGAN) and Ho et al. (2020, DDPM):
 sample from an EMA of the training network's parameters. The average is an ``nn.Module`` holding a frozen
 copy of the network, so it lives in the owning module's ``state_dict`` (checkpoints, resume and
-``load_from_checkpoint`` carry it with no extra code). Buffers (BatchNorm statistics) are copied.
+``load_from_checkpoint`` carry it with no extra code). Buffers (BatchNorm statistics) are copied. The shadow is never trained; samplers put it in eval mode.
 """
 
 from __future__ import annotations
@@ -26,13 +26,7 @@ class EMA(nn.Module):
         self.decay = decay
         self.shadow = copy.deepcopy(network)
         self.shadow.requires_grad_(False)
-        self.shadow.eval()
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
-
-    def train(self, mode: bool = True) -> EMA:  # the shadow is always in eval mode
-        super().train(mode)
-        self.shadow.eval()
-        return self
 
     @torch.no_grad()
     def update(self, network: nn.Module) -> None:

@@ -1,0 +1,50 @@
+"""Small builders shared by the tests (data the tests make, tiny networks, a quiet Trainer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from lightning_gen.nn import DCGANDiscriminator, DCGANGenerator
+
+
+def image_loader(n: int = 64, size: int = 16, channels: int = 1, batch_size: int = 16, seed: int = 0,
+                 num_classes: int = 10) -> DataLoader:
+    """Random [-1, 1] images with labels, in a fixed order. The loader has its own generator, like the
+    package's datamodules, so creating its iterator draws nothing from the global RNG."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, channels, size, size, generator=gen) * 2 - 1
+    y = torch.randint(0, num_classes, (n,), generator=gen)
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False, drop_last=True,
+                      generator=torch.Generator().manual_seed(seed))
+
+
+def tiny_dcgan(size: int = 16, channels: int = 1, num_classes: int = 0, norm: str = "batch",
+               pack: int = 1) -> tuple[DCGANGenerator, DCGANDiscriminator]:
+    g = DCGANGenerator(latent_dim=8, channels=channels, image_size=size, base_width=4, norm=norm,
+                       num_classes=num_classes)
+    d = DCGANDiscriminator(channels=channels, image_size=size, base_width=4, norm=norm, num_classes=num_classes,
+                           pack=pack)
+    return g, d
+
+
+def trainer(tmp_path: Path, **kwargs: Any) -> pl.Trainer:
+    defaults: dict[str, Any] = dict(
+        accelerator="cpu",
+        devices=1,
+        default_root_dir=str(tmp_path),
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        num_sanity_val_steps=0,
+    )
+    defaults.update(kwargs)
+    return pl.Trainer(**defaults)
+
+
+def state_vector(module: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([t.detach().flatten().float() for t in module.state_dict().values()])
