@@ -33,7 +33,11 @@ class LightningGenCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_kwargs={"overwrite": True},
-            parser_kwargs={"description": f"lightning-gen: train with fit/validate/test/predict; also: {extra}."},
+            parser_kwargs={
+                "description": f"lightning-gen: train with fit/validate/test/predict; also: {extra}.",
+                # an abbreviated or misspelt option is an error, never silently expanded (subcommands inherit it)
+                "allow_abbrev": False,
+            },
             args=list(args) if args is not None else None,
             run=run,
         )

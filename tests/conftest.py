@@ -43,3 +43,43 @@ def mnist_root(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     shutil.copy(raw_src / "t10k-images-idx3-ubyte.gz", raw / "train-images-idx3-ubyte.gz")
     shutil.copy(raw_src / "t10k-labels-idx1-ubyte.gz", raw / "train-labels-idx1-ubyte.gz")
     return root
+
+
+def _extract_cifar_jpegs(tarball: Path, out: Path, per_class: int) -> None:
+    """Extract ``<split>/<class>/NNNN.jpg`` with NNNN < per_class, streaming (no full unpack)."""
+    import tarfile
+
+    with tarfile.open(tarball, "r|gz") as archive:
+        for member in archive:
+            parts = member.name.split("/")
+            if (
+                member.isfile()
+                and len(parts) == 3
+                and parts[2][:4].isdigit()
+                and int(parts[2][:4]) < per_class
+            ):
+                target = out.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = archive.extractfile(member)
+                assert source is not None
+                target.write_bytes(source.read())
+
+
+@pytest.fixture(scope="session")
+def real_cifar_jpegs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real CIFAR-10 JPEGs from ../shared/data: the first 20 train and 10 test images of each class."""
+    out = tmp_path_factory.mktemp("cifar_jpg")
+    _extract_cifar_jpegs(shared_data / "cifar10" / "cifar10_train_jpg.tar.gz", out, per_class=20)
+    _extract_cifar_jpegs(shared_data / "cifar10" / "cifar10_test_jpg.tar.gz", out, per_class=10)
+    return out
+
+
+@pytest.fixture(scope="session")
+def cifar_root(real_cifar_jpegs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An official-format ``cifar-10-batches-py`` root written from real CIFAR-10 JPEGs (20 train and 10 test
+    images per class, from ../shared/data/cifar10)."""
+    from lightning_gen.data import write_cifar10_batches
+
+    root = tmp_path_factory.mktemp("cifar_root")
+    write_cifar10_batches(str(real_cifar_jpegs), str(root))
+    return root

@@ -48,3 +48,18 @@ def trainer(tmp_path: Path, **kwargs: Any) -> pl.Trainer:
 
 def state_vector(module: torch.nn.Module) -> torch.Tensor:
     return torch.cat([t.detach().flatten().float() for t in module.state_dict().values()])
+
+
+class DumpWeights(pl.Callback):
+    """Writes each rank's parameters (G, D and the EMA copy) to ``<dirpath>/rank<k>.pt`` at the end of fit.
+
+    Parameters only: BatchNorm running statistics are per-rank between DDP's buffer broadcasts."""
+
+    def __init__(self, dirpath: str) -> None:
+        super().__init__()
+        self.dirpath = dirpath
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        Path(self.dirpath).mkdir(parents=True, exist_ok=True)
+        params = torch.cat([p.detach().flatten() for p in pl_module.parameters()])
+        torch.save(params, Path(self.dirpath) / f"rank{trainer.global_rank}.pt")
