@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import lightning.pytorch as pl
 from lightning.pytorch.cli import LightningCLI
@@ -41,6 +42,21 @@ class LightningGenCLI(LightningCLI):
             args=list(args) if args is not None else None,
             run=run,
         )
+
+    def before_fit(self) -> None:
+        """``--ckpt_path last`` resumes from the newest ``last.ckpt`` under ``trainer.default_root_dir``
+        (a new run gets a new logger version, so Lightning alone would look in an empty folder)."""
+        config = self.config_init[self.subcommand]
+        if config.get("ckpt_path") == "last":
+            root = Path(self.trainer.default_root_dir)
+            candidates = sorted(root.rglob("last*.ckpt"), key=lambda p: p.stat().st_mtime)
+            if not candidates:
+                raise FileNotFoundError(
+                    f"--ckpt_path last: no last.ckpt under {root}. Train with a ModelCheckpoint(save_last=True) "
+                    "callback first (the configs have one), or pass the checkpoint's path."
+                )
+            config["ckpt_path"] = str(candidates[-1])
+            print(f"Resuming from {candidates[-1]}")
 
     def after_fit(self) -> None:
         callback = self.trainer.checkpoint_callback

@@ -178,3 +178,22 @@ def test_ddp_two_processes(name, data_args, tmp_path):
     assert "unused" not in proc.stderr.lower() or "find_unused_parameters=True" in proc.stderr + proc.stdout
     r0, r1 = torch.load(dump / "rank0.pt"), torch.load(dump / "rank1.pt")
     assert torch.equal(r0, r1)  # gradients were all-reduced: both ranks hold the same G, D and EMA
+
+
+def test_resume_with_ckpt_path_last(tmp_path, capsys):
+    base = ["fit", "--config", str(CONFIGS / "dcgan_digits.yaml"), "--trainer.default_root_dir", str(tmp_path),
+            "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1",
+            "--data.init_args.batch_size", "8", "--trainer.enable_progress_bar", "false"]
+    main([*base, "--trainer.max_epochs", "1"])
+    first = capsys.readouterr().out.split("Checkpoint: ")[1].split()[0]
+    main([*base, "--trainer.max_epochs", "2", "--ckpt_path", "last"])
+    out = capsys.readouterr().out
+    assert f"Resuming from {first}" in out
+    resumed = out.split("Checkpoint: ")[1].split()[0]
+    assert torch.load(resumed, weights_only=True)["global_step"] == 12  # 2 epochs x 3 batches x (D + G)
+
+
+def test_resume_last_without_checkpoint_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no last.ckpt under"):
+        main(["fit", "--config", str(CONFIGS / "dcgan_digits.yaml"), "--trainer.default_root_dir", str(tmp_path),
+              "--ckpt_path", "last"])
