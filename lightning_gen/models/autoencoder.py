@@ -87,6 +87,10 @@ class AutoEncoder(GenerativeModule):
         x = self._images(batch)
         self.log("test/recon_loss", reconstruction_loss(self(x), x, self.hparams.loss).mean(), sync_dist=True)
 
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """Reconstructions of the batch's images."""
+        return self(self._images(batch))
+
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstructions of a [-1, 1] batch, in eval mode."""

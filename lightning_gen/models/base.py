@@ -80,12 +80,16 @@ class GenerativeModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ hyper-parameters and checkpoints
     def _save_hparams(self) -> None:
-        """``save_hyperparameters`` minus the networks (they are described by :func:`network_spec`) and
-        minus LightningCLI's instantiator keys, so ``load_from_checkpoint`` rebuilds through ``__init__``."""
+        """``save_hyperparameters`` minus the networks (they are described by :func:`network_spec`).
+
+        LightningCLI's ``_instantiator`` is dropped, so ``load_from_checkpoint`` rebuilds through ``__init__``
+        with the networks from the checkpoint; ``_class_path`` is always recorded, so that
+        ``lightning-gen validate/test/predict --ckpt_path`` can merge the checkpoint's hyper-parameters."""
         self.save_hyperparameters(ignore=list(self.network_names), logger=True, frame=_caller_frame())
-        for key in ("_instantiator", "_class_path"):
-            self._hparams.pop(key, None)
-            self._hparams_initial.pop(key, None)
+        class_path = f"{type(self).__module__}.{type(self).__qualname__}"
+        for hparams in (self._hparams, self._hparams_initial):
+            hparams.pop("_instantiator", None)
+            hparams["_class_path"] = class_path
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = {

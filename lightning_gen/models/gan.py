@@ -136,16 +136,30 @@ class GAN(GenerativeModule):
         return self.discriminator(x, labels) if labels is not None else self.discriminator(x)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._score_step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._score_step(batch, "test")
+
+    def _score_step(self, batch: Any, prefix: str) -> None:
+        """Mean D(x) on held-out real data and D(G(z)) on as many fakes (a cheap health check, not a metric)."""
         real, labels = self.split_batch(batch)
-        z = torch.randn(real.shape[0], self.generator.latent_dim, device=self.device, dtype=real.dtype)
-        fake = self.generator(z, labels) if labels is not None else self.generator(z)
         pack = getattr(self.discriminator, "pack", 1)
         n = real.shape[0] - real.shape[0] % pack
         if n == 0:
             return
-        real_score = torch.sigmoid(self._discriminate(real[:n], None if labels is None else labels[:n])).mean()
-        fake_score = torch.sigmoid(self._discriminate(fake[:n], None if labels is None else labels[:n])).mean()
-        self.log_dict({"val/d_real": real_score, "val/d_fake": fake_score}, sync_dist=True)
+        real, labels = real[:n], None if labels is None else labels[:n]
+        z = torch.randn(n, self.generator.latent_dim, device=self.device, dtype=real.dtype)
+        fake = self.generator(z, labels) if labels is not None else self.generator(z)
+        real_score = torch.sigmoid(self._discriminate(real, labels)).mean()
+        fake_score = torch.sigmoid(self._discriminate(fake, labels)).mean()
+        self.log_dict({f"{prefix}/d_real": real_score, f"{prefix}/d_fake": fake_score}, sync_dist=True)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """One generated sample per item of the batch (with the batch's labels for conditional models)."""
+        real, labels = self.split_batch(batch)
+        z = torch.randn(real.shape[0], self.generator.latent_dim, device=self.device)
+        return self.generate(z, labels)
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()

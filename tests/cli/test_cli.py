@@ -197,3 +197,15 @@ def test_resume_last_without_checkpoint_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no last.ckpt under"):
         main(["fit", "--config", str(CONFIGS / "dcgan_digits.yaml"), "--trainer.default_root_dir", str(tmp_path),
               "--ckpt_path", "last"])
+
+
+def test_validate_test_predict_subcommands(tmp_path, capsys):
+    base = ["--config", str(CONFIGS / "dcgan_digits.yaml"), "--trainer.default_root_dir", str(tmp_path),
+            "--data.init_args.batch_size", "8", "--trainer.enable_progress_bar", "false"]
+    main(["fit", *base, "--trainer.max_steps", "2", "--trainer.limit_val_batches", "1"])
+    ckpt = capsys.readouterr().out.split("Checkpoint: ")[1].split()[0]
+    main(["validate", *base, "--ckpt_path", ckpt, "--trainer.limit_val_batches", "2"])
+    assert "val/d_real" in capsys.readouterr().out
+    main(["test", *base, "--ckpt_path", ckpt, "--trainer.limit_test_batches", "2"])
+    assert "test/d_fake" in capsys.readouterr().out
+    main(["predict", *base, "--ckpt_path", ckpt, "--trainer.limit_predict_batches", "1"])
