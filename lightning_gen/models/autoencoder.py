@@ -69,7 +69,8 @@ class AutoEncoder(GenerativeModule):
         loss = reconstruction_loss(self.decoder(code), x, self.hparams.loss).mean()
         self.optimization_step(opt, loss, "autoencoder")
         self._track_codes(code.detach().float())
-        self.log("train/recon_loss", loss.detach(), prog_bar=True)
+        if self.is_logging_step():
+            self.log("train/recon_loss", loss.detach(), prog_bar=True)
 
     @torch.no_grad()
     def _track_codes(self, code: torch.Tensor) -> None:

@@ -107,14 +107,6 @@ class GAN(GenerativeModule):
             loss_real, loss_fake = discriminator_loss(real_logits, fake_logits, hp.loss, targets)
             d_loss = loss_real.mean() + loss_fake.mean()
             self.optimization_step(opt_d, d_loss, "discriminator")
-        self.log_dict(
-            {
-                "train/d_loss": d_loss.detach(),
-                "train/d_real": torch.sigmoid(real_logits.detach()).mean(),
-                "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-            },
-            prog_bar=True,
-        )
 
         # Generator: minimise log(1 - D(G(z))) (minimax) or -log D(G(z)) (non-saturating)
         if g_turn:
@@ -122,7 +114,16 @@ class GAN(GenerativeModule):
                 g_loss = self.generator_objective(real, fake, labels) + self.generator_regularization()
                 self.optimization_step(opt_g, g_loss, "generator")
             self.update_ema()
-            self.log("train/g_loss", g_loss.detach(), prog_bar=True)
+
+        if self.is_logging_step():
+            metrics = {
+                "train/d_loss": d_loss.detach(),
+                "train/d_real": torch.sigmoid(real_logits.detach()).mean(),
+                "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+            }
+            if g_turn:
+                metrics["train/g_loss"] = g_loss.detach()
+            self.log_dict(metrics, prog_bar=True)
 
     def generator_regularization(self) -> torch.Tensor | float:
         """Extra terms added to the generator's loss (none here; BigGAN adds orthogonal regularisation)."""

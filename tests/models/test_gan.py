@@ -78,7 +78,7 @@ def test_one_sided_label_smoothing_changes_the_real_term(tmp_path):
         pl.seed_everything(0)
         g, _ = tiny_dcgan()
         model = GAN(g, ConfidentD(), real_label_range=smoothing)
-        t = trainer(tmp_path, max_steps=1)
+        t = trainer(tmp_path, max_steps=1, log_every_n_steps=1)
         t.fit(model, image_loader())
         losses[smoothing] = t.callback_metrics["train/d_loss"].item()
     # hard targets: -log sigmoid(5) + softplus(5) ~ 5.0; smoothed: + (1-t)*5 in expectation ~ +1.0
@@ -209,7 +209,7 @@ def test_bf16_mixed_precision_on_cpu(tmp_path):
     pl.seed_everything(0)
     model = GAN(*tiny_dcgan(), ema_decay=0.9)
     g0 = state_vector(model.generator)
-    t = trainer(tmp_path, max_steps=6, precision="bf16-mixed")
+    t = trainer(tmp_path, max_steps=6, precision="bf16-mixed", log_every_n_steps=1)
     t.fit(model, image_loader())
     assert torch.isfinite(t.callback_metrics["train/d_loss"]) and torch.isfinite(t.callback_metrics["train/g_loss"])
     assert not torch.equal(g0, state_vector(model.generator))
@@ -258,3 +258,16 @@ def test_loading_a_checkpoint_with_the_wrong_class_is_an_error(tmp_path):
         GAN.load_from_checkpoint(plain)
     with pytest.raises(FileNotFoundError, match="Checkpoint not found"):
         GAN.load_from_checkpoint(tmp_path / "missing.ckpt")
+
+
+def test_training_metrics_are_logged_every_log_every_n_steps(tmp_path):
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    model = GAN(*tiny_dcgan())
+    logger = CSVLogger(tmp_path)
+    trainer(tmp_path, max_epochs=2, logger=logger, log_every_n_steps=3).fit(model, image_loader())  # 8 batches
+    rows = [r for r in csv.DictReader(open(f"{logger.log_dir}/metrics.csv")) if r.get("train/d_loss")]
+    assert [int(r["step"]) for r in rows] == [2, 5]  # batches 3 and 6 (steps count batches for loggers)
+    assert all(r["train/g_loss"] and r["train/d_real"] and r["train/d_fake"] for r in rows)
