@@ -17,13 +17,19 @@ __all__ = ["EMA"]
 
 
 class EMA(nn.Module):
-    """``shadow = decay * shadow + (1 - decay) * param`` after each optimiser step of ``network``."""
+    """``shadow = d * shadow + (1 - d) * param`` after each optimiser step of ``network``.
 
-    def __init__(self, network: nn.Module, decay: float = 0.999) -> None:
+    With ``warmup`` (default) the decay of update n is ``d = min(decay, (1 + n) / (10 + n))``, the schedule of
+    TensorFlow's ExponentialMovingAverage(num_updates) also used by diffusers' EMAModel: early in training the
+    average follows the weights instead of remembering the random initialisation for ~1/(1 - decay) steps.
+    """
+
+    def __init__(self, network: nn.Module, decay: float = 0.999, warmup: bool = True) -> None:
         super().__init__()
         if not 0.0 < decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1), got {decay}.")
         self.decay = decay
+        self.warmup = warmup
         self.shadow = copy.deepcopy(network)
         self.shadow.requires_grad_(False)
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
@@ -32,7 +38,9 @@ class EMA(nn.Module):
     def update(self, network: nn.Module) -> None:
         ema_params = list(self.shadow.parameters())
         params = [p.detach().to(e.dtype) for p, e in zip(network.parameters(), ema_params, strict=True)]
-        torch._foreach_lerp_(ema_params, params, 1.0 - self.decay)
+        n = int(self.num_updates)
+        decay = min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
+        torch._foreach_lerp_(ema_params, params, 1.0 - decay)
         for b_ema, b in zip(self.shadow.buffers(), network.buffers(), strict=True):
             b_ema.copy_(b)
         self.num_updates += 1
