@@ -2,4 +2,4 @@
 
 from lightning_gen.callbacks.image_grid import ImageGrid
 
-__all__ = ["ImageGrid"]
+__all__ = ["ImageGrid", "ModeCoverage", "SampleQuality"]

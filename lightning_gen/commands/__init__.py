@@ -7,6 +7,7 @@ name to its module path (imported lazily so ``lightning-gen fit`` does not pay f
 COMMANDS: dict[str, str] = {
     "sample": "lightning_gen.commands.sample",
     "reconstruct": "lightning_gen.commands.reconstruct",
+    "translate": "lightning_gen.commands.translate",
 }
 
 __all__ = ["COMMANDS"]

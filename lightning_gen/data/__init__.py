@@ -22,6 +22,7 @@ from lightning_gen.data.cifar10 import (
     write_cifar10_batches,
 )
 from lightning_gen.data.digits import DigitsDataModule, read_digits
+from lightning_gen.data.domains import CIFAR10DomainsDataModule, DigitsMNISTDataModule, MNISTDomainsDataModule
 from lightning_gen.data.image_folder import ImageFolderDataModule, ImageFolderDataset, find_images
 from lightning_gen.data.mnist import MNISTDataModule, read_idx, read_mnist
 from lightning_gen.data.tensor_dataset import TensorImageDataset
@@ -33,12 +34,15 @@ __all__ = [
     "CIFAR10_CLASSES",
     "BaseDataModule",
     "CIFAR10DataModule",
+    "CIFAR10DomainsDataModule",
     "CelebADataModule",
     "CelebADataset",
     "DigitsDataModule",
+    "DigitsMNISTDataModule",
     "ImageFolderDataModule",
     "ImageFolderDataset",
     "MNISTDataModule",
+    "MNISTDomainsDataModule",
     "TensorImageDataset",
     "ToyDataModule",
     "UnpairedDataset",

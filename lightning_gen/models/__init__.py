@@ -2,12 +2,16 @@
 
 from lightning_gen.models.autoencoder import AutoEncoder
 from lightning_gen.models.base import GenerativeModule, NonFiniteLossError, read_checkpoint_info
+from lightning_gen.models.cogan import CoGAN
 from lightning_gen.models.conditional_gan import ConditionalGAN
+from lightning_gen.models.cyclegan import CycleGAN
 from lightning_gen.models.gan import GAN, truncated_noise
 
 __all__ = [
     "GAN",
     "AutoEncoder",
+    "CoGAN",
+    "CycleGAN",
     "ConditionalGAN",
     "GenerativeModule",
     "NonFiniteLossError",

@@ -1,20 +1,28 @@
 """Plain torch building blocks (never imports lightning)."""
 
+from lightning_gen.nn.cogan import CoupledDiscriminator, CoupledGenerator
 from lightning_gen.nn.conditioning import LabelEmbedding
+from lightning_gen.nn.cyclegan import PatchGANDiscriminator, ResnetGenerator
 from lightning_gen.nn.dcgan import DCGANDiscriminator, DCGANEncoder, DCGANGenerator
+from lightning_gen.nn.image_pool import ImagePool
 from lightning_gen.nn.init import normal_init_
 from lightning_gen.nn.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator
 from lightning_gen.nn.spec import Network, build_network, network_spec
 
 __all__ = [
+    "CoupledDiscriminator",
+    "CoupledGenerator",
     "DCGANDiscriminator",
     "DCGANEncoder",
     "DCGANGenerator",
+    "ImagePool",
     "LabelEmbedding",
     "MLPDiscriminator",
     "MLPEncoder",
     "MLPGenerator",
     "Network",
+    "PatchGANDiscriminator",
+    "ResnetGenerator",
     "build_network",
     "network_spec",
     "normal_init_",

@@ -1,0 +1,264 @@
+"""CycleGAN (Zhu et al., 2017): which networks each loss reaches, the LR schedule, translation from the
+checkpoint alone, the configs through the CLI, and 2-process DDP."""
+
+import json
+import subprocess
+import sys
+import tarfile
+import textwrap
+from pathlib import Path
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+from lightning_gen.cli import main
+from lightning_gen.data.cifar10 import write_cifar10_batches
+from lightning_gen.models import CycleGAN
+from lightning_gen.models.cyclegan import LinearDecay
+from lightning_gen.sampling import load_model
+from tests.helpers import trainer
+from tests.models.cycle_helpers import pair_loader, tiny_cyclegan
+
+REPO = Path(__file__).resolve().parents[2]
+GENERATORS = ("generator_ab", "generator_ba")
+DISCRIMINATORS = ("discriminator_a", "discriminator_b")
+
+
+def _reached(model, names):
+    return {
+        n: any(p.grad is not None and p.grad.abs().sum() > 0 for p in getattr(model, n).parameters())
+        for n in names
+    }
+
+
+class PhaseProbe(CycleGAN):
+    """Records which networks got gradients in each phase (gradients are cleared before each phase)."""
+
+    def optimization_step(self, optimizer, loss, phase, *, step=True):
+        for p in self.parameters():
+            p.grad = None
+        super().optimization_step(optimizer, loss, phase, step=step)
+        self.phases.append((phase, _reached(self, GENERATORS + DISCRIMINATORS)))
+
+
+def test_generator_phase_reaches_both_generators_and_no_discriminator(tmp_path):
+    model = PhaseProbe(*[getattr(tiny_cyclegan(), n) for n in GENERATORS + DISCRIMINATORS])
+    model.phases = []
+    trainer(tmp_path, max_steps=4, max_epochs=1).fit(model, pair_loader())
+    g_only = dict.fromkeys(GENERATORS, True) | dict.fromkeys(DISCRIMINATORS, False)
+    d_only = dict.fromkeys(GENERATORS, False) | dict.fromkeys(DISCRIMINATORS, True)
+    assert model.phases == [("generator", g_only), ("discriminator", d_only)] * 2
+    assert all(p.requires_grad for p in model.parameters())  # toggling restored
+
+
+@pytest.mark.parametrize("term", ["cycle", "identity"])
+def test_cycle_and_identity_losses_alone_reach_both_generators(term):
+    """With the adversarial terms removed, each L1 term still trains both translators."""
+    model = tiny_cyclegan()
+    a, b = next(iter(pair_loader()))["a"], next(iter(pair_loader()))["b"]
+    if term == "cycle":  # |G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|
+        loss = (model.generator_ba(model.generator_ab(a)) - a).abs().mean() + (
+            model.generator_ab(model.generator_ba(b)) - b
+        ).abs().mean()
+    else:  # |G_BA(a) - a| + |G_AB(b) - b|
+        loss = (model.generator_ba(a) - a).abs().mean() + (model.generator_ab(b) - b).abs().mean()
+    loss.backward()
+    assert _reached(model, GENERATORS + DISCRIMINATORS) == dict.fromkeys(GENERATORS, True) | dict.fromkeys(
+        DISCRIMINATORS, False
+    )
+
+
+def test_generator_objective_by_hand(tmp_path):
+    """The logged G loss equals adversarial (D - 1)^2 + 10 * cycle + 5 * identity recomputed from the nets."""
+    pl.seed_everything(0)
+    model = tiny_cyclegan(lr=1e-12, pool_size=0)  # (almost) no update, so the nets after = the nets used
+    loader = pair_loader(n=4, batch_size=4)  # one batch
+    t = trainer(tmp_path, max_steps=2, max_epochs=1)
+    t.fit(model, loader)
+    batch = next(iter(loader))
+    a, b = batch["a"], batch["b"]
+    fb, fa = model.generator_ab(a), model.generator_ba(b)
+    adversarial = ((model.discriminator_b(fb) - 1) ** 2).mean() + (
+        (model.discriminator_a(fa) - 1) ** 2
+    ).mean()
+    cycle = (model.generator_ba(fb) - a).abs().mean() + (model.generator_ab(fa) - b).abs().mean()
+    identity = (model.generator_ba(a) - a).abs().mean() + (model.generator_ab(b) - b).abs().mean()
+    logged = t.callback_metrics
+    assert logged["train/cycle"] == pytest.approx(cycle.item(), rel=1e-4)
+    assert logged["train/g_loss"] == pytest.approx((adversarial + 10 * cycle + 5 * identity).item(), rel=1e-4)
+
+
+def test_identity_loss_needs_equal_channels():
+    from lightning_gen.nn import PatchGANDiscriminator, ResnetGenerator
+
+    nets = (
+        ResnetGenerator(1, 3, 4, 1),
+        ResnetGenerator(3, 1, 4, 1),
+        PatchGANDiscriminator(1, 4, 1),
+        PatchGANDiscriminator(3, 4, 1),
+    )
+    with pytest.raises(ValueError, match="lambda_identity=0"):
+        CycleGAN(*nets)
+    CycleGAN(*nets, lambda_identity=0.0)
+
+
+def test_linear_decay_factors():
+    decay = LinearDecay(start=3, total=6)  # 3 constant epochs, 3 decaying ones, 0 after the last
+    assert [decay(e) for e in range(7)] == pytest.approx([1, 1, 1, 0.75, 0.5, 0.25, 0.0])
+
+
+def test_learning_rate_is_constant_then_decays_linearly_per_epoch(tmp_path):
+    class LRProbe(CycleGAN):
+        def on_train_epoch_start(self):
+            self.lrs.append([o.param_groups[0]["lr"] for o in self.trainer.optimizers])
+
+    model = LRProbe(*[getattr(tiny_cyclegan(), n) for n in GENERATORS + DISCRIMINATORS], lr=1e-3)
+    model.lrs = []
+    t = trainer(tmp_path, max_epochs=4, limit_train_batches=1)
+    t.fit(model, pair_loader())
+    expected = [1e-3, 1e-3, 1e-3 * 2 / 3, 1e-3 / 3]  # second half: linear towards 0
+    assert [g for g, _ in model.lrs] == pytest.approx(expected) and [
+        d for _, d in model.lrs
+    ] == pytest.approx(expected)
+    assert t.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.0)
+
+
+def test_translate_from_checkpoint_and_sample_points_to_translate(tmp_path):
+    model = tiny_cyclegan()
+    t = trainer(tmp_path, max_steps=2, max_epochs=1)
+    t.fit(model, pair_loader())
+    ckpt = tmp_path / "cyclegan.ckpt"
+    t.save_checkpoint(ckpt)
+    loaded = load_model(ckpt)
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    for direction in ("a2b", "b2a"):
+        out = loaded.translate(x, direction)
+        assert out.shape == x.shape and torch.equal(out, model.translate(x, direction))
+    assert int(loaded.image_size) == 16
+    with pytest.raises(ValueError, match="direction='ab' is not supported"):
+        loaded.translate(x, "ab")
+    with pytest.raises(ValueError, match="lightning-gen translate"):
+        loaded.sample(4)
+    assert main(["sample", "--ckpt", str(ckpt), "--out", str(tmp_path / "x.png")]) == 2  # the CLI reports it
+
+
+@pytest.fixture(scope="module")
+def cifar_jpegs(shared_data, tmp_path_factory):
+    """The first 8 train / 4 test real CIFAR-10 JPEGs of every class (``<split>/<class>/NNNN.jpg``)."""
+    jpeg = tmp_path_factory.mktemp("cifar_jpeg")
+    for split, per_class in (("train", 8), ("test", 4)):
+        with tarfile.open(shared_data / "cifar10" / f"cifar10_{split}_jpg.tar.gz", "r|gz") as archive:
+            for member in archive:
+                parts = member.name.split("/")
+                if (
+                    member.isfile()
+                    and len(parts) == 3
+                    and parts[2][:4].isdigit()
+                    and int(parts[2][:4]) < per_class
+                ):
+                    target = jpeg.joinpath(*parts)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(archive.extractfile(member).read())
+    return jpeg
+
+
+@pytest.fixture(scope="module")
+def cifar_root(cifar_jpegs, tmp_path_factory):
+    """Official-format CIFAR-10 batches written from those JPEGs."""
+    jpeg = cifar_jpegs
+    out = tmp_path_factory.mktemp("cifar_batches")
+    write_cifar10_batches(str(jpeg), str(out))
+    return out
+
+
+def test_trains_on_unpaired_image_folders(tmp_path, cifar_jpegs):
+    """CycleGAN's own layout (trainA/, trainB/, testA/, testB/) through UnpairedImageDataModule."""
+    from lightning_gen.data import UnpairedImageDataModule
+
+    for split, folder in (("train", "train"), ("test", "test")):
+        (tmp_path / f"{split}A").symlink_to(cifar_jpegs / folder / "horse")
+        (tmp_path / f"{split}B").symlink_to(cifar_jpegs / folder / "deer")
+    dm = UnpairedImageDataModule(str(tmp_path), image_size=16, channels=3, batch_size=4)
+    model = tiny_cyclegan(channels=3)
+    before = torch.cat([p.detach().flatten() for p in model.generator_ab.parameters()])
+    trainer(tmp_path, max_epochs=1, limit_train_batches=2, limit_val_batches=1).fit(model, dm)
+    assert not torch.equal(before, torch.cat([p.detach().flatten() for p in model.generator_ab.parameters()]))
+    assert model.validation_samples().shape == (6 * 4, 3, 16, 16)  # 6 rows of the 4 validation images
+
+
+@pytest.mark.parametrize("config", ["digits_mnist", "horse_deer"])
+def test_config_fast_dev_run(tmp_path, request, shared_data, config):
+    if config == "digits_mnist":
+        data = [
+            "--data.init_args.mnist_root",
+            str(shared_data / "mnist"),
+            "--data.init_args.mnist_train_split",
+            "test",
+        ]
+    else:
+        data = ["--data.init_args.root", str(request.getfixturevalue("cifar_root"))]
+    main(
+        ["fit", "--config", str(REPO / f"configs/cyclegan_{config}.yaml"), *data, "--trainer.fast_dev_run", "true",
+         "--trainer.accelerator", "cpu", "--trainer.default_root_dir", str(tmp_path)]
+    )  # fmt: skip
+
+
+DDP_SCRIPT = """
+import json, sys, torch, lightning.pytorch as pl
+sys.path.insert(0, {repo!r})
+from tests.models.cycle_helpers import pair_loader, tiny_cyclegan
+pl.seed_everything(0)
+model = tiny_cyclegan()
+trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_epochs=2, limit_train_batches=2, logger=False,
+                     enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+trainer.fit(model, pair_loader(n=32))
+vector = torch.cat([p.detach().flatten() for p in model.parameters()])
+lrs = [o.param_groups[0]["lr"] for o in trainer.optimizers]
+json.dump({{"weights": vector.tolist(), "step": trainer.global_step, "lrs": lrs}},
+          open(sys.argv[1] + f"/rank{{trainer.global_rank}}.json", "w"))
+"""
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_end_with_identical_weights(tmp_path):
+    script = tmp_path / "ddp_cyclegan.py"
+    script.write_text(textwrap.dedent(DDP_SCRIPT.format(repo=str(REPO))))
+    pl.seed_everything(0)
+    initial = torch.cat([p.detach().flatten() for p in tiny_cyclegan().parameters()])
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["step"] == ranks[1]["step"] == 8  # 2 epochs x 2 batches x (G step + D step)
+    assert ranks[0]["lrs"] == ranks[1]["lrs"] == [0.0, 0.0]  # the schedule ran on both ranks
+    w0, w1 = (torch.tensor(r["weights"]) for r in ranks)
+    assert torch.equal(w0, w1) and not torch.equal(w0, initial)
+
+
+def test_digits_mnist_domains(shared_data):
+    from lightning_gen.data import DigitsMNISTDataModule
+
+    dm = DigitsMNISTDataModule(str(shared_data / "mnist"), mnist_train_split="test", batch_size=8)
+    train_a, test_a = dm.domain("a", "train")[0], dm.domain("a", "test")[0]
+    assert train_a.shape[1:] == test_a.shape[1:] == (1, 32, 32) and train_a.shape[0] + test_a.shape[0] == 1797
+    held_out = {x.numpy().tobytes() for x in test_a}
+    assert not any(x.numpy().tobytes() in held_out for x in train_a)  # the label-preservation set is unseen
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["a"].shape == batch["b"].shape == (8, 1, 32, 32)
+
+
+def test_cifar_domains_keep_the_two_classes(cifar_root):
+    from lightning_gen.data import CIFAR10DomainsDataModule
+
+    dm = CIFAR10DomainsDataModule(str(cifar_root), domain_a="horse", domain_b="deer")
+    (a, la), (b, lb) = dm.domain("a", "train"), dm.domain("b", "train")
+    assert a.shape == b.shape == (8, 3, 32, 32)
+    assert set(la.tolist()) == {7} and set(lb.tolist()) == {4}  # official CIFAR-10 label ids
+    with pytest.raises(ValueError, match="different classes"):
+        CIFAR10DomainsDataModule(str(cifar_root), domain_a="deer", domain_b="deer")
