@@ -1,5 +1,7 @@
 """Callbacks: image grids through any logger (EMA lives in the models, see docs/architecture.md)."""
 
 from lightning_gen.callbacks.image_grid import ImageGrid
+from lightning_gen.callbacks.metrics import SampleQuality
+from lightning_gen.callbacks.mode_coverage import ModeCoverage
 
 __all__ = ["ImageGrid", "ModeCoverage", "SampleQuality"]

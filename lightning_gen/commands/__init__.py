@@ -6,6 +6,7 @@ name to its module path (imported lazily so ``lightning-gen fit`` does not pay f
 
 COMMANDS: dict[str, str] = {
     "sample": "lightning_gen.commands.sample",
+    "evaluate": "lightning_gen.commands.evaluate",
     "reconstruct": "lightning_gen.commands.reconstruct",
     "translate": "lightning_gen.commands.translate",
 }

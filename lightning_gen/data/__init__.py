@@ -25,6 +25,7 @@ from lightning_gen.data.digits import DigitsDataModule, read_digits
 from lightning_gen.data.domains import CIFAR10DomainsDataModule, DigitsMNISTDataModule, MNISTDomainsDataModule
 from lightning_gen.data.image_folder import ImageFolderDataModule, ImageFolderDataset, find_images
 from lightning_gen.data.mnist import MNISTDataModule, read_idx, read_mnist
+from lightning_gen.data.stacked_mnist import StackedMNISTDataModule, stack_digits
 from lightning_gen.data.tensor_dataset import TensorImageDataset
 from lightning_gen.data.toy import ToyDataModule, grid_modes, ring_modes, sample_mixture, toy_mixture
 from lightning_gen.data.unpaired import UnpairedDataset, UnpairedImageDataModule, UnpairedImageDataset
@@ -43,6 +44,7 @@ __all__ = [
     "ImageFolderDataset",
     "MNISTDataModule",
     "MNISTDomainsDataModule",
+    "StackedMNISTDataModule",
     "TensorImageDataset",
     "ToyDataModule",
     "UnpairedDataset",
@@ -60,6 +62,7 @@ __all__ = [
     "ring_modes",
     "sample_mixture",
     "split_indices",
+    "stack_digits",
     "toy_mixture",
     "write_cifar10_batches",
 ]

@@ -2,19 +2,25 @@
 
 from lightning_gen.models.autoencoder import AutoEncoder
 from lightning_gen.models.base import GenerativeModule, NonFiniteLossError, read_checkpoint_info
+from lightning_gen.models.bigbigan import BigBiGAN
+from lightning_gen.models.biggan import BigGAN
 from lightning_gen.models.cogan import CoGAN
 from lightning_gen.models.conditional_gan import ConditionalGAN
 from lightning_gen.models.cyclegan import CycleGAN
 from lightning_gen.models.gan import GAN, truncated_noise
+from lightning_gen.models.unrolled_gan import UnrolledGAN
 
 __all__ = [
     "GAN",
     "AutoEncoder",
     "CoGAN",
     "CycleGAN",
+    "BigBiGAN",
+    "BigGAN",
     "ConditionalGAN",
     "GenerativeModule",
     "NonFiniteLossError",
     "read_checkpoint_info",
     "truncated_noise",
+    "UnrolledGAN",
 ]

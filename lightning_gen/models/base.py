@@ -85,11 +85,22 @@ class GenerativeModule(pl.LightningModule):
         LightningCLI's ``_instantiator`` is dropped, so ``load_from_checkpoint`` rebuilds through ``__init__``
         with the networks from the checkpoint; ``_class_path`` is always recorded, so that
         ``lightning-gen validate/test/predict --ckpt_path`` can merge the checkpoint's hyper-parameters."""
-        self.save_hyperparameters(ignore=list(self.network_names), logger=True, frame=_caller_frame())
+        frame = _caller_frame()
+        self.save_hyperparameters(ignore=list(self.network_names), logger=True, frame=frame)
         class_path = f"{type(self).__module__}.{type(self).__qualname__}"
+        # Under LightningCLI the saved values are the *subclass's* arguments only; the calling __init__'s own
+        # arguments (what its training loop reads, e.g. GAN's options that BigGAN fixes) are added here.
+        code = frame.f_code if frame is not None else None
+        own = {} if code is None else {
+            name: frame.f_locals[name]
+            for name in code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
+            if name in frame.f_locals and name not in self.network_names
+        }
         for hparams in (self._hparams, self._hparams_initial):
             hparams.pop("_instantiator", None)
             hparams["_class_path"] = class_path
+            for name, value in own.items():
+                hparams.setdefault(name, value)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = {

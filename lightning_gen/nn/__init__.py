@@ -1,17 +1,24 @@
 """Plain torch building blocks (never imports lightning)."""
 
+from lightning_gen.nn.bigbigan import BigBiGANDiscriminator, BigBiGANEncoder
+from lightning_gen.nn.biggan import BigGANDiscriminator, BigGANGenerator
 from lightning_gen.nn.cogan import CoupledDiscriminator, CoupledGenerator
 from lightning_gen.nn.conditioning import LabelEmbedding
 from lightning_gen.nn.cyclegan import PatchGANDiscriminator, ResnetGenerator
 from lightning_gen.nn.dcgan import DCGANDiscriminator, DCGANEncoder, DCGANGenerator
 from lightning_gen.nn.image_pool import ImagePool
 from lightning_gen.nn.init import normal_init_
+from lightning_gen.nn.maxout import Maxout, MaxoutDiscriminator
 from lightning_gen.nn.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator
 from lightning_gen.nn.spec import Network, build_network, network_spec
 
 __all__ = [
     "CoupledDiscriminator",
     "CoupledGenerator",
+    "BigBiGANDiscriminator",
+    "BigBiGANEncoder",
+    "BigGANDiscriminator",
+    "BigGANGenerator",
     "DCGANDiscriminator",
     "DCGANEncoder",
     "DCGANGenerator",
@@ -19,6 +26,8 @@ __all__ = [
     "LabelEmbedding",
     "MLPDiscriminator",
     "MLPEncoder",
+    "Maxout",
+    "MaxoutDiscriminator",
     "MLPGenerator",
     "Network",
     "PatchGANDiscriminator",

@@ -48,7 +48,7 @@ def test_fast_dev_run_on_real_data(name, data_args, tmp_path):
 @pytest.mark.parametrize("name", FOUNDATION)
 def test_short_real_run_then_sample_from_checkpoint_alone(name, data_args, tmp_path, capsys):
     main(["fit", "--config", str(CONFIGS / f"{name}.yaml"), "--trainer.max_steps", "4",
-          "--trainer.limit_val_batches", "1", "--trainer.num_sanity_val_steps", "0",
+          "--trainer.limit_val_batches", "2", "--trainer.num_sanity_val_steps", "0",
           "--trainer.default_root_dir", str(tmp_path), *data_args(name), *small(name)])
     out = capsys.readouterr().out
     ckpt = Path(out.split("Checkpoint: ")[1].split()[0])
@@ -69,7 +69,7 @@ def test_short_real_run_then_sample_from_checkpoint_alone(name, data_args, tmp_p
 
 def test_sample_options_folder_label_and_no_ema(data_args, tmp_path, capsys):
     main(["fit", "--config", str(CONFIGS / "cgan_mnist.yaml"), "--trainer.max_steps", "2",
-          "--trainer.limit_val_batches", "1", "--trainer.default_root_dir", str(tmp_path),
+          "--trainer.limit_val_batches", "2", "--trainer.default_root_dir", str(tmp_path),
           *data_args("cgan_mnist"), *small("cgan")])
     ckpt = capsys.readouterr().out.split("Checkpoint: ")[1].split()[0]
     out_dir = tmp_path / "samples"
@@ -88,7 +88,7 @@ def test_sample_options_folder_label_and_no_ema(data_args, tmp_path, capsys):
 def test_reconstruct_autoencoder(data_args, tmp_path, capsys):
     root = str(data_args("ae_mnist")[1])
     main(["fit", "--config", str(CONFIGS / "dcgan_ae_mnist.yaml"), "--trainer.max_steps", "3",
-          "--trainer.limit_val_batches", "1", "--trainer.default_root_dir", str(tmp_path),
+          "--trainer.limit_val_batches", "2", "--trainer.default_root_dir", str(tmp_path),
           "--data.init_args.root", root, *small("ae")])
     ckpt = capsys.readouterr().out.split("Checkpoint: ")[1].split()[0]
     out = tmp_path / "recon.png"
@@ -96,7 +96,7 @@ def test_reconstruct_autoencoder(data_args, tmp_path, capsys):
     assert Image.open(out).size == (2 + 8 * 34, 2 + 2 * 34)  # 1 row of originals + 1 of reconstructions
     # a GAN checkpoint cannot reconstruct
     main(["fit", "--config", str(CONFIGS / "dcgan_digits.yaml"), "--trainer.max_steps", "2",
-          "--trainer.limit_val_batches", "1", "--trainer.default_root_dir", str(tmp_path / "gan")])
+          "--trainer.limit_val_batches", "2", "--trainer.default_root_dir", str(tmp_path / "gan")])
     gan_ckpt = capsys.readouterr().out.split("Checkpoint: ")[1].split()[0]
     assert main(["reconstruct", "--ckpt", gan_ckpt, "--data", "digits", "--out", str(out)]) == 2
     assert "reconstruct needs an AutoEncoder" in capsys.readouterr().err
@@ -168,7 +168,7 @@ def test_ddp_two_processes(name, data_args, tmp_path):
     dump = tmp_path / "weights"
     cmd = [sys.executable, "-m", "lightning_gen", "fit", "--config", str(CONFIGS / f"{name}.yaml"),
            "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
-           "--trainer.max_steps", "6", "--trainer.limit_val_batches", "1", "--trainer.num_sanity_val_steps", "0",
+           "--trainer.max_steps", "6", "--trainer.limit_val_batches", "2", "--trainer.num_sanity_val_steps", "0",
            "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false",
            "--trainer.callbacks+=tests.helpers.DumpWeights", f"--trainer.callbacks.dirpath={dump}",
            *data_args(name), *small(name)]
@@ -182,7 +182,7 @@ def test_ddp_two_processes(name, data_args, tmp_path):
 
 def test_resume_with_ckpt_path_last(tmp_path, capsys):
     base = ["fit", "--config", str(CONFIGS / "dcgan_digits.yaml"), "--trainer.default_root_dir", str(tmp_path),
-            "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1",
+            "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "2",
             "--data.init_args.batch_size", "8", "--trainer.enable_progress_bar", "false"]
     main([*base, "--trainer.max_epochs", "1"])
     first = capsys.readouterr().out.split("Checkpoint: ")[1].split()[0]
@@ -202,7 +202,7 @@ def test_resume_last_without_checkpoint_is_an_error(tmp_path):
 def test_validate_test_predict_subcommands(tmp_path, capsys):
     base = ["--config", str(CONFIGS / "dcgan_digits.yaml"), "--trainer.default_root_dir", str(tmp_path),
             "--data.init_args.batch_size", "8", "--trainer.enable_progress_bar", "false"]
-    main(["fit", *base, "--trainer.max_steps", "2", "--trainer.limit_val_batches", "1"])
+    main(["fit", *base, "--trainer.max_steps", "2", "--trainer.limit_val_batches", "2"])
     ckpt = capsys.readouterr().out.split("Checkpoint: ")[1].split()[0]
     main(["validate", *base, "--ckpt_path", ckpt, "--trainer.limit_val_batches", "2"])
     assert "val/d_real" in capsys.readouterr().out

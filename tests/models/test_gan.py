@@ -271,3 +271,18 @@ def test_training_metrics_are_logged_every_log_every_n_steps(tmp_path):
     rows = [r for r in csv.DictReader(open(f"{logger.log_dir}/metrics.csv")) if r.get("train/d_loss")]
     assert [int(r["step"]) for r in rows] == [2, 5]  # batches 3 and 6 (steps count batches for loggers)
     assert all(r["train/g_loss"] and r["train/d_real"] and r["train/d_fake"] for r in rows)
+
+
+def test_subclass_built_by_lightningcli_keeps_the_options_its_loop_reads():
+    """LightningCLI saves only the subclass's own arguments; GAN's own options must still be in hparams."""
+    from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters_context
+
+    class FixedSmoothing(GAN):
+        def __init__(self, generator, discriminator, lr: float = 1e-3):
+            super().__init__(generator, discriminator, lr_g=lr, lr_d=lr, real_label_range=(0.7, 0.9))
+
+    with _given_hyperparameters_context(hparams={"lr": 1e-3}, instantiator="lightning.pytorch.cli.instantiate_module"):
+        model = FixedSmoothing(*tiny_dcgan())
+    assert model.hparams.lr == 1e-3
+    assert tuple(model.hparams.real_label_range) == (0.7, 0.9) and model.hparams.lr_g == 1e-3
+    assert "_instantiator" not in model.hparams
