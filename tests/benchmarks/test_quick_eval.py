@@ -8,7 +8,6 @@ import pytest
 
 import benchmarks.common
 import benchmarks.mnist_quality
-import benchmarks.stacked_mnist
 from benchmarks.__main__ import main
 
 
@@ -16,8 +15,7 @@ from benchmarks.__main__ import main
 def results(tmp_path, monkeypatch, shared_data):
     monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path / "results")
     monkeypatch.setattr(benchmarks.common, "SHARED_DATA", shared_data)
-    monkeypatch.setattr(benchmarks.stacked_mnist, "SHARED_DATA", shared_data)
-    for module in (benchmarks.stacked_mnist, benchmarks.mnist_quality):
+    for module in (benchmarks.common, benchmarks.mnist_quality):  # common: t10k_as_train_root's work folder
         monkeypatch.setattr(module, "WORK_DIR", tmp_path / "work")
     return tmp_path / "results"
 
