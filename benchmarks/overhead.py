@@ -122,7 +122,10 @@ def build_networks() -> tuple[DCGANGenerator, DCGANDiscriminator]:
 
 def build_data(limit: int | None) -> DigitsDataModule:
     data = DigitsDataModule(
-        image_size=SETTINGS["image_size"], batch_size=SETTINGS["batch_size"], seed=SETTINGS["seed"], limit=limit
+        image_size=SETTINGS["image_size"],
+        batch_size=SETTINGS["batch_size"],
+        seed=SETTINGS["seed"],
+        limit=limit,
     )
     data.setup("fit")  # read and resize once, outside the timed region, for both sides
     return data
@@ -167,7 +170,9 @@ def plain_loop(
     ends: list[tuple[float, float]] = []
     epoch = 0
     while len(ends) < steps:
-        loader.sampler.set_epoch(epoch)  # the datamodule's sampler shuffles by (seed, epoch); Lightning calls this too
+        loader.sampler.set_epoch(
+            epoch
+        )  # the datamodule's sampler shuffles by (seed, epoch); Lightning calls this too
         epoch += 1
         for real, _ in loader:
             z = torch.randn(real.shape[0], generator.latent_dim, dtype=real.dtype)
@@ -182,7 +187,11 @@ def plain_loop(
                 d_loss.backward()
                 opt_d.step()
             if (len(ends) + 1) % LOG_EVERY == 0:  # GAN computes its statistics on logging steps only
-                _stats = (d_loss.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean())
+                _stats = (
+                    d_loss.detach(),
+                    torch.sigmoid(real_logits.detach()).mean(),
+                    torch.sigmoid(fake_logits.detach()).mean(),
+                )
             with frozen(discriminator):  # G step: minimise -log D(G(z))
                 g_loss = generator_loss(discriminator(fake), s["loss"]).mean()
                 check_finite(g_loss, "generator")
@@ -220,19 +229,39 @@ def run_lightning(steps: int, *, defaults: bool, root: Path, limit: int | None =
     s = SETTINGS
     generator, discriminator = build_networks()
     model = GAN(
-        generator, discriminator, loss=s["loss"], lr_g=s["lr"], lr_d=s["lr"], betas_g=s["betas"], betas_d=s["betas"],
+        generator,
+        discriminator,
+        loss=s["loss"],
+        lr_g=s["lr"],
+        lr_d=s["lr"],
+        betas_g=s["betas"],
+        betas_d=s["betas"],
         ema_decay=s["ema_decay"],
     )
     data = build_data(limit)
     clock = IterationClock()
-    lean: dict[str, Any] = {} if defaults else {
-        "logger": False, "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False,
-    }
+    lean: dict[str, Any] = (
+        {}
+        if defaults
+        else {
+            "logger": False,
+            "enable_checkpointing": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+        }
+    )
     torch.manual_seed(s["seed"] + 1)
     start = stamp()
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_steps=2 * steps, max_epochs=-1, limit_val_batches=0,
-        num_sanity_val_steps=0, callbacks=[clock], default_root_dir=str(root), **lean,
+        accelerator="cpu",
+        devices=1,
+        max_steps=2 * steps,
+        max_epochs=-1,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=[clock],
+        default_root_dir=str(root),
+        **lean,
     )
     trainer.fit(model, datamodule=data)
     end = stamp()
@@ -274,7 +303,9 @@ def variant_stats(units: list[dict[str, Any]]) -> dict[str, Any]:
             "total_min_s": min(totals),
             "iteration_median_ms": iterations,
             "iteration_median_of_medians_ms": statistics.median(iterations),
-            "first_iteration_end_median_s": statistics.median(u[f"first_iteration_end{suffix}_s"] for u in units),
+            "first_iteration_end_median_s": statistics.median(
+                u[f"first_iteration_end{suffix}_s"] for u in units
+            ),
         }
     return stats
 
@@ -286,8 +317,12 @@ def ratios(stats: dict[str, Any], plain: dict[str, Any]) -> dict[str, float]:
         out[f"{clock}_median"] = s["total_median_s"] / p["total_median_s"]
         out[f"{clock}_min"] = s["total_min_s"] / p["total_min_s"]
         out[f"{clock}_iteration"] = s["iteration_median_of_medians_ms"] / p["iteration_median_of_medians_ms"]
-        out[f"{clock}_iteration_overhead_ms"] = s["iteration_median_of_medians_ms"] - p["iteration_median_of_medians_ms"]
-        out[f"{clock}_fixed_overhead_s"] = s["first_iteration_end_median_s"] - p["first_iteration_end_median_s"]
+        out[f"{clock}_iteration_overhead_ms"] = (
+            s["iteration_median_of_medians_ms"] - p["iteration_median_of_medians_ms"]
+        )
+        out[f"{clock}_fixed_overhead_s"] = (
+            s["first_iteration_end_median_s"] - p["first_iteration_end_median_s"]
+        )
     return out
 
 
@@ -304,18 +339,36 @@ def summarize(results: ResultFile, variants: list[Variant], repeats: int) -> tup
         "ratios": ratio_table,
         "variants": stats,
         "max_abs_weight_diff_vs_plain": {
-            v: max(results.unit(f"{v}/{r}")["max_abs_weight_diff_vs_plain"] for r in range(repeats)) for v in variants
+            v: max(results.unit(f"{v}/{r}")["max_abs_weight_diff_vs_plain"] for r in range(repeats))
+            for v in variants
         },
         "loadavg_1min": [results.unit(f"{v}/{r}")["loadavg_1min"] for r in range(repeats) for v in variants],
     }
-    header = ["variant", "CPU total, median (s)", "ratio (CPU medians)", "ratio (CPU mins)", "wall total, median (s)",
-              "ratio (wall medians)", "iteration CPU median (ms)", "per-iteration overhead, CPU (ms)",
-              "CPU totals per repetition (s)", "wall totals per repetition (s)"]
+    header = [
+        "variant",
+        "CPU total, median (s)",
+        "ratio (CPU medians)",
+        "ratio (CPU mins)",
+        "wall total, median (s)",
+        "ratio (wall medians)",
+        "iteration CPU median (ms)",
+        "per-iteration overhead, CPU (ms)",
+        "CPU totals per repetition (s)",
+        "wall totals per repetition (s)",
+    ]
     rows = [
-        [v, stats[v]["cpu"]["total_median_s"], ratio_table[v]["cpu_median"], ratio_table[v]["cpu_min"],
-         stats[v]["wall"]["total_median_s"], ratio_table[v]["wall_median"],
-         stats[v]["cpu"]["iteration_median_of_medians_ms"], ratio_table[v]["cpu_iteration_overhead_ms"],
-         " ".join(f"{t:.2f}" for t in stats[v]["cpu"]["total_s"]), " ".join(f"{t:.2f}" for t in stats[v]["wall"]["total_s"])]
+        [
+            v,
+            stats[v]["cpu"]["total_median_s"],
+            ratio_table[v]["cpu_median"],
+            ratio_table[v]["cpu_min"],
+            stats[v]["wall"]["total_median_s"],
+            ratio_table[v]["wall_median"],
+            stats[v]["cpu"]["iteration_median_of_medians_ms"],
+            ratio_table[v]["cpu_iteration_overhead_ms"],
+            " ".join(f"{t:.2f}" for t in stats[v]["cpu"]["total_s"]),
+            " ".join(f"{t:.2f}" for t in stats[v]["wall"]["total_s"]),
+        ]
         for v in variants
     ]
     cfg = results.config
@@ -341,9 +394,15 @@ def summarize(results: ResultFile, variants: list[Variant], repeats: int) -> tup
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks overhead", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (few iterations, 2 repetitions)")
-    parser.add_argument("--steps", type=int, default=None, help="GAN iterations per run (default 120; quick 3)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repetitions per variant (default 5; quick 2)")
-    parser.add_argument("--warmup", type=int, default=None, help="iterations of the untimed warm-up (default 10; quick 1)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="GAN iterations per run (default 120; quick 3)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed repetitions per variant (default 5; quick 2)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="iterations of the untimed warm-up (default 10; quick 1)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     args = parser.parse_args(argv)
     for name, quick, full in (("steps", 3, 120), ("repeats", 2, 5), ("warmup", 1, 10)):
@@ -363,9 +422,14 @@ def main(argv: list[str]) -> int:
     variants = list(VARIANTS)
     limit = 128 if args.quick else None  # quick: 2 batches per epoch, so 3 iterations cross an epoch boundary
     config = {
-        "steps": args.steps, "repeats": args.repeats, "warmup": args.warmup, "threads": args.threads,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "threads": args.threads,
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in SETTINGS.items()},
-        "data": "scikit-learn digits (DigitsDataModule, 32x32)", "train_items_limit": limit, "variants": variants,
+        "data": "scikit-learn digits (DigitsDataModule, 32x32)",
+        "train_items_limit": limit,
+        "variants": variants,
         "trainer_lean": "logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False",
         "trainer_common": "accelerator=cpu, devices=1, max_steps=2*steps, limit_val_batches=0, num_sanity_val_steps=0",
     }
@@ -379,13 +443,21 @@ def main(argv: list[str]) -> int:
         if v != "plain" and reference is None:  # resumed after the plain runs: recompute them, untimed
             reference = run_plain(args.steps, limit).final_state
         run = run_variant(v, args.steps, limit)
-        record = {**run.record(), "repetition": r, "loadavg_1min": os.getloadavg()[0], "cpu_model": cpu_model()}
+        record = {
+            **run.record(),
+            "repetition": r,
+            "loadavg_1min": os.getloadavg()[0],
+            "cpu_model": cpu_model(),
+        }
         if reference is None:
             reference = run.final_state
         record["max_abs_weight_diff_vs_plain"] = float((run.final_state - reference).abs().max())
         results.add(f"{v}/{r}", record)
-        print(f"{v:>18} rep {r}: CPU {record['total_cpu_s']:.2f} s (iteration {record['iteration_cpu_median_ms']:.1f} ms), "
-              f"wall {record['total_s']:.2f} s", flush=True)
+        print(
+            f"{v:>18} rep {r}: CPU {record['total_cpu_s']:.2f} s (iteration {record['iteration_cpu_median_ms']:.1f} ms), "
+            f"wall {record['total_s']:.2f} s",
+            flush=True,
+        )
     summary, md = summarize(results, variants, args.repeats)
     results.set_summary(summary, md)
     print(md)

@@ -18,7 +18,7 @@ import torch
 from lightning_gen.models.base import GenerativeModule, read_checkpoint_info
 from lightning_gen.utils.images import save_grid
 
-__all__ = ["load_model", "sample_options", "save_samples"]
+__all__ = ["load_model", "sample_chain", "sample_options", "save_samples"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -61,6 +61,36 @@ def sample_options(model: GenerativeModule, **options: Any) -> dict[str, Any]:
                 f"{', '.join(usable)}."
             )
     return given
+
+
+def sample_chain(
+    models: list[GenerativeModule],
+    num: int,
+    *,
+    seed: int | None = 0,
+    use_ema: bool = True,
+    labels: torch.Tensor | int | None = None,
+    sampler: str | None = None,
+    steps: int | None = None,
+    eta: float | None = None,
+    guidance_scale: float | None = None,
+    truncation: float | None = None,
+) -> torch.Tensor:
+    """Cascaded sampling (Ho et al., 2021): ``models[0].sample`` then each super-resolution stage in turn.
+
+    Base-model options (labels, guidance, truncation ...) go to the first model only; sampler/steps/eta go to
+    every diffusion stage. See :func:`lightning_gen.diffusion.cascade.upsample_chain`.
+    """
+    from lightning_gen.diffusion.cascade import upsample_chain
+
+    if not models:
+        raise ValueError("sample_chain needs at least one model.")
+    base, *stages = models
+    options = sample_options(
+        base, labels=labels, sampler=sampler, steps=steps, eta=eta, guidance_scale=guidance_scale, truncation=truncation
+    )
+    images = base.sample(num, seed=seed, use_ema=use_ema, **options)
+    return upsample_chain(stages, images, seed=seed, use_ema=use_ema, sampler=sampler, steps=steps, eta=eta)
 
 
 def save_samples(images: torch.Tensor, out: str | Path, nrow: int | None = None) -> list[Path]:

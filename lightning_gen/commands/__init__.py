@@ -7,6 +7,9 @@ name to its module path (imported lazily so ``lightning-gen fit`` does not pay f
 COMMANDS: dict[str, str] = {
     "sample": "lightning_gen.commands.sample",
     "evaluate": "lightning_gen.commands.evaluate",
+    "inpaint": "lightning_gen.commands.inpaint",
+    "superres": "lightning_gen.commands.superres",
+    "colorize": "lightning_gen.commands.colorize",
     "reconstruct": "lightning_gen.commands.reconstruct",
     "translate": "lightning_gen.commands.translate",
 }

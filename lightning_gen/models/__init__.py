@@ -4,9 +4,12 @@ from lightning_gen.models.autoencoder import AutoEncoder
 from lightning_gen.models.base import GenerativeModule, NonFiniteLossError, read_checkpoint_info
 from lightning_gen.models.bigbigan import BigBiGAN
 from lightning_gen.models.biggan import BigGAN
+from lightning_gen.models.cascade import ImageConditionedDDPM, SuperResolutionDDPM
 from lightning_gen.models.cogan import CoGAN
+from lightning_gen.models.colorization import ColorizationDDPM
 from lightning_gen.models.conditional_gan import ConditionalGAN
 from lightning_gen.models.cyclegan import CycleGAN
+from lightning_gen.models.ddpm import DDPM
 from lightning_gen.models.gan import GAN, truncated_noise
 from lightning_gen.models.unrolled_gan import UnrolledGAN
 
@@ -14,13 +17,17 @@ __all__ = [
     "GAN",
     "AutoEncoder",
     "CoGAN",
+    "ColorizationDDPM",
     "CycleGAN",
+    "DDPM",
     "BigBiGAN",
     "BigGAN",
     "ConditionalGAN",
     "GenerativeModule",
+    "ImageConditionedDDPM",
     "NonFiniteLossError",
     "read_checkpoint_info",
+    "SuperResolutionDDPM",
     "truncated_noise",
     "UnrolledGAN",
 ]

@@ -11,6 +11,7 @@ from lightning_gen.nn.init import normal_init_
 from lightning_gen.nn.maxout import Maxout, MaxoutDiscriminator
 from lightning_gen.nn.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator
 from lightning_gen.nn.spec import Network, build_network, network_spec
+from lightning_gen.nn.unet import UNetDenoiser
 
 __all__ = [
     "CoupledDiscriminator",
@@ -32,6 +33,7 @@ __all__ = [
     "Network",
     "PatchGANDiscriminator",
     "ResnetGenerator",
+    "UNetDenoiser",
     "build_network",
     "network_spec",
     "normal_init_",

@@ -1,0 +1,55 @@
+"""Chaining the stages of a cascade (Ho et al., 2021): base samples, then each super-resolution stage.
+
+Duck-typed on purpose: a stage is anything with ``upsample(low_res, *, seed, use_ema, sampler, steps, eta,
+progress)`` and ``low_res_size`` (:class:`~lightning_gen.models.SuperResolutionDDPM`), so the base model
+may be any generator of the right size (a DDPM, or even a GAN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+__all__ = ["upsample_chain"]
+
+
+def upsample_chain(
+    stages: Sequence[Any],
+    images: torch.Tensor,
+    *,
+    seed: int | None = None,
+    use_ema: bool = True,
+    sampler: str | None = None,
+    steps: int | None = None,
+    eta: float | None = None,
+    augmentation_level: int | None = None,
+    progress: bool = True,
+) -> torch.Tensor:
+    """Run ``images`` through each super-resolution stage in order; stage i uses seed ``seed + i + 1``.
+
+    Raises:
+        ValueError: a stage cannot upsample, or its input size/channels differ from the previous output.
+    """
+    for i, stage in enumerate(stages):
+        if not hasattr(stage, "upsample"):
+            raise ValueError(
+                f"Cascade stage {i + 2} is a {type(stage).__name__}, which cannot upsample; every --ckpt after the "
+                "first must be a SuperResolutionDDPM checkpoint."
+            )
+        expected = (stage.denoiser.channels, stage.low_res_size, stage.low_res_size)
+        if tuple(images.shape[1:]) != expected:
+            raise ValueError(
+                f"Cascade stage {i + 2} takes {expected[0]}x{expected[1]}x{expected[2]} images but the previous stage "
+                f"produced {'x'.join(map(str, images.shape[1:]))}; order the --ckpt flags from low to high resolution."
+            )
+        options: dict[str, Any] = {"sampler": sampler, "steps": steps, "eta": eta, "augmentation_level": augmentation_level}
+        images = stage.upsample(
+            images.to(stage.device),
+            seed=None if seed is None else seed + i + 1,
+            use_ema=use_ema,
+            progress=progress,
+            **{k: v for k, v in options.items() if v is not None},
+        )
+    return images

@@ -1,0 +1,33 @@
+"""Classifier-free guidance, Ho & Salimans (2022), Eq. (6), in diffusers' convention.
+
+output = uncond + w * (cond - uncond): w = 1 is the conditional model, w = 0 the unconditional one, and
+w > 1 trades diversity for fidelity (the paper's w corresponds to w - 1 here). One batched forward pass
+evaluates both branches. Training-side: labels are replaced by the null label with probability
+``label_dropout`` (:func:`drop_labels`), so one network learns both.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["drop_labels", "guided_output"]
+
+
+def drop_labels(labels: torch.Tensor, null_label: int, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``labels`` with each entry replaced by ``null_label`` with probability ``p``."""
+    if p <= 0:
+        return labels
+    drop = torch.rand(labels.shape, generator=generator).to(labels.device) < p
+    return torch.where(drop, torch.full_like(labels, null_label), labels)
+
+
+def guided_output(
+    denoiser: nn.Module, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor, *, scale: float, null_label: int
+) -> torch.Tensor:
+    """Guided prediction uncond + scale * (cond - uncond), both branches in one forward pass."""
+    both = denoiser(
+        torch.cat([x_t, x_t]), torch.cat([t, t]), labels=torch.cat([labels, torch.full_like(labels, null_label)])
+    )
+    cond, uncond = both.chunk(2)
+    return uncond + scale * (cond - uncond)

@@ -1,0 +1,258 @@
+"""Image-conditioned diffusion: the super-resolution stage of cascaded diffusion (Ho et al., 2021)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lightning_gen.data.transforms import resize
+from lightning_gen.diffusion.augmentation import augment_condition, random_levels
+from lightning_gen.diffusion.objectives import LossWeighting, PredictionType
+from lightning_gen.diffusion.samplers import Sampler
+from lightning_gen.diffusion.schedule import BetaSchedule
+from lightning_gen.models.base import ClipAlgorithm
+from lightning_gen.models.ddpm import DDPM
+
+__all__ = ["ImageConditionedDDPM", "SuperResolutionDDPM"]
+
+
+class ImageConditionedDDPM(DDPM):
+    """DDPM of p(x | c) where c is an image derived from x (low-resolution copy, grayscale copy ...),
+    concatenated to x_t on the channel axis (Saharia et al., 2021, SR3; Ho et al., 2021).
+
+    Subclasses say how c is made from a training image (:meth:`condition_from_image`) and how it enters
+    the denoiser (:meth:`condition_inputs`); training is :class:`DDPM`'s Algorithm 1 with those inputs, and
+    :meth:`generate_from` runs any sampler from a given condition. Validation grids show, for the first
+    validation images: the condition (top rows), the model's output, the original (bottom rows).
+    """
+
+    #: how many validation images the grid shows
+    num_grid_images = 8
+
+    def condition_from_image(self, x0: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def condition_inputs(
+        self, condition: torch.Tensor, generator: torch.Generator | None, level: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Denoiser inputs for ``condition``; ``level=None`` means training (random augmentation)."""
+        raise NotImplementedError
+
+    def show_condition(self, condition: torch.Tensor) -> torch.Tensor:
+        """The condition drawn at the output's shape (for grids)."""
+        raise NotImplementedError
+
+    def conditioning(
+        self, x0: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator, training: bool
+    ) -> dict[str, torch.Tensor]:
+        inputs = super().conditioning(x0, labels, generator, training)
+        return {**inputs, **self.condition_inputs(self.condition_from_image(x0), generator, None if training else self.eval_level)}
+
+    @property
+    def eval_level(self) -> int | None:
+        return None
+
+    @torch.inference_mode()
+    def generate_from(
+        self,
+        condition: torch.Tensor,
+        *,
+        seed: int | None = None,
+        use_ema: bool = True,
+        batch_size: int = 256,
+        sampler: Sampler = "ddim",
+        steps: int | None = None,
+        eta: float = 0.0,
+        progress: bool = True,
+        level: int | None = None,
+    ) -> torch.Tensor:
+        """Sample x ~ p(x | condition) for a batch of conditions; returns (N, C, H, W) in [-1, 1]."""
+        generator = self.random_generator(seed)
+        condition = condition.to(self.device, torch.float32)
+        inputs = self.condition_inputs(condition, generator, self.eval_level if level is None else level)
+        noise = torch.randn(condition.shape[0], *self.image_shape, device=self.device, generator=generator)
+        return self.denoise(
+            noise, inputs, use_ema=use_ema, batch_size=batch_size, sampler=sampler, steps=steps, eta=eta,
+            generator=generator, progress=progress,
+        )
+
+    def sample(
+        self,
+        num: int,
+        *,
+        labels: torch.Tensor | int | None = None,
+        seed: int | None = None,
+        use_ema: bool = True,
+        batch_size: int = 256,
+        sampler: Sampler = "ddim",
+        steps: int | None = None,
+        eta: float = 0.0,
+        progress: bool = True,
+    ) -> torch.Tensor:
+        """Not available: this model needs a condition image; see :meth:`generate_from`."""
+        raise ValueError(
+            f"A {type(self).__name__} generates from a condition image, not from noise alone. "
+            f"{self.usage_hint}"
+        )
+
+    usage_hint = "Use generate_from(condition)."
+
+    # ------------------------------------------------------------------ validation grid
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        if batch_idx == 0:
+            x0, _ = self.split_batch(batch)
+            self._grid_images = x0[: self.num_grid_images].detach()
+        super().validation_step(batch, batch_idx)
+
+    def validation_samples(self) -> torch.Tensor:
+        hp = self.hparams
+        x0 = getattr(self, "_grid_images", None)
+        if x0 is None:
+            return torch.empty(0)
+        condition = self.condition_from_image(x0)
+        out = self.generate_from(condition, seed=hp.val_seed, sampler=hp.val_sampler, steps=hp.val_steps, progress=False)
+        return torch.cat([self.show_condition(condition), out, x0.float()])
+
+
+class SuperResolutionDDPM(ImageConditionedDDPM):
+    """Super-resolution stage of Cascaded Diffusion Models, Ho et al. (2021).
+
+    Models p(x | z) where z is x downsampled to ``low_res_size`` (bilinear, antialiased: the same resize as
+    the datamodules, so a base model trained on resized images produces what this stage was trained on).
+    z is corrupted by Gaussian conditioning augmentation (Section 4.2): training draws the level s
+    uniformly in [0, ``max_augmentation_level``] and gives s to the denoiser; sampling uses
+    ``sampling_augmentation_level``. ``conditioning_augmentation=False`` is the paper's ablation (s = 0
+    always). The corrupted z is upsampled (bilinear) to the output size and concatenated to x_t.
+
+    The denoiser must have ``cond_channels == channels`` and ``cond_level_input=True``. Other arguments
+    are :class:`DDPM`'s.
+    """
+
+    usage_hint = (
+        "Chain it after a base model (lightning-gen sample --ckpt base.ckpt --ckpt sr.ckpt ...) or "
+        "upsample your images with lightning-gen superres --ckpt sr.ckpt --input IMAGES."
+    )
+
+    def __init__(
+        self,
+        denoiser: nn.Module,
+        low_res_size: int,
+        conditioning_augmentation: bool = True,
+        max_augmentation_level: int = 500,
+        sampling_augmentation_level: int = 100,
+        schedule: BetaSchedule = "linear",
+        num_timesteps: int = 1000,
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        prediction_type: PredictionType = "epsilon",
+        loss_weighting: LossWeighting = "uniform",
+        min_snr_gamma: float = 5.0,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+        warmup_steps: int = 0,
+        ema_decay: float | None = 0.9999,
+        ema_warmup: bool = True,
+        noise_seed: int = 0,
+        val_sampler: Sampler = "ddim",
+        val_steps: int = 50,
+        val_seed: int = 0,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: ClipAlgorithm = "norm",
+    ) -> None:
+        channels, size = getattr(denoiser, "channels", None), getattr(denoiser, "image_size", None)
+        if getattr(denoiser, "cond_channels", None) != channels or not getattr(denoiser, "cond_level_input", False):
+            raise ValueError(
+                "SuperResolutionDDPM needs a denoiser that takes the upsampled low-resolution image and its "
+                f"augmentation level: UNetDenoiser(..., cond_channels={channels}, cond_level_input=true)."
+            )
+        if size is None or not 1 <= low_res_size < size:
+            raise ValueError(f"low_res_size must be in [1, {size}) (below the denoiser's image_size), got {low_res_size}.")
+        if not 0 <= sampling_augmentation_level <= num_timesteps or not 0 <= max_augmentation_level <= num_timesteps:
+            raise ValueError(
+                f"Augmentation levels must lie in [0, num_timesteps={num_timesteps}], got max_augmentation_level="
+                f"{max_augmentation_level}, sampling_augmentation_level={sampling_augmentation_level}."
+            )
+        super().__init__(
+            denoiser,
+            schedule=schedule,
+            num_timesteps=num_timesteps,
+            beta_start=beta_start,
+            beta_end=beta_end,
+            prediction_type=prediction_type,
+            loss_weighting=loss_weighting,
+            min_snr_gamma=min_snr_gamma,
+            lr=lr,
+            betas=betas,
+            weight_decay=weight_decay,
+            warmup_steps=warmup_steps,
+            ema_decay=ema_decay,
+            ema_warmup=ema_warmup,
+            noise_seed=noise_seed,
+            val_sampler=val_sampler,
+            val_steps=val_steps,
+            num_val_samples=self.num_grid_images,
+            val_seed=val_seed,
+            gradient_clip_val=gradient_clip_val,
+            gradient_clip_algorithm=gradient_clip_algorithm,
+        )
+
+    @property
+    def low_res_size(self) -> int:
+        return int(self.hparams.low_res_size)
+
+    @property
+    def eval_level(self) -> int:
+        hp = self.hparams
+        return hp.sampling_augmentation_level if hp.conditioning_augmentation else 0
+
+    def condition_from_image(self, x0: torch.Tensor) -> torch.Tensor:
+        return resize(x0, self.low_res_size)
+
+    def condition_inputs(
+        self, condition: torch.Tensor, generator: torch.Generator | None, level: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        hp = self.hparams
+        if condition.shape[-1] != self.low_res_size or condition.shape[1] != self.denoiser.channels:
+            raise ValueError(
+                f"This super-resolution stage takes {self.denoiser.channels}x{self.low_res_size}x{self.low_res_size} "
+                f"inputs, got {tuple(condition.shape[1:])}."
+            )
+        batch = condition.shape[0]
+        if level is not None:
+            levels = torch.full((batch,), level, dtype=torch.long)
+        elif hp.conditioning_augmentation:
+            levels = random_levels(batch, hp.max_augmentation_level, generator)
+        else:
+            levels = torch.zeros(batch, dtype=torch.long)
+        noisy = augment_condition(condition, levels, self.noise_schedule, generator)
+        up = F.interpolate(noisy, size=self.denoiser.image_size, mode="bilinear", align_corners=False)
+        return {"cond": up, "cond_level": levels.to(condition.device, torch.float32)}
+
+    def show_condition(self, condition: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(condition.float(), size=self.denoiser.image_size, mode="nearest")
+
+    def upsample(
+        self,
+        low_res: torch.Tensor,
+        *,
+        seed: int | None = None,
+        use_ema: bool = True,
+        batch_size: int = 256,
+        sampler: Sampler = "ddim",
+        steps: int | None = None,
+        eta: float = 0.0,
+        augmentation_level: int | None = None,
+        progress: bool = True,
+    ) -> torch.Tensor:
+        """Super-resolve ``low_res`` (N, C, low_res_size, low_res_size) in [-1, 1] to the model's size.
+
+        ``augmentation_level`` overrides ``sampling_augmentation_level`` (Ho et al. sweep it at inference).
+        """
+        return self.generate_from(
+            low_res, seed=seed, use_ema=use_ema, batch_size=batch_size, sampler=sampler, steps=steps, eta=eta,
+            progress=progress, level=augmentation_level,
+        )

@@ -1,0 +1,357 @@
+"""DDPM (Ho et al., 2020) with fast samplers and classifier-free guidance."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+from lightning_gen.diffusion.guidance import drop_labels, guided_output
+from lightning_gen.diffusion.inpainting import make_repaint_scheduler, repaint
+from lightning_gen.diffusion.objectives import (
+    LossWeighting,
+    PredictionType,
+    loss_weights,
+    to_epsilon,
+    training_target,
+)
+from lightning_gen.diffusion.samplers import Sampler, make_scheduler, resolve_steps, run_sampler
+from lightning_gen.diffusion.schedule import BetaSchedule, NoiseSchedule
+from lightning_gen.losses import reconstruction_loss
+from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
+from lightning_gen.models.conditional_gan import ConditionalGAN
+from lightning_gen.nn.ema import EMA
+from lightning_gen.utils.validation import check_choice
+
+__all__ = ["DDPM"]
+
+
+class DDPM(GenerativeModule):
+    """Denoising Diffusion Probabilistic Model, Ho et al. (2020), Algorithm 1 (training) and 2 (sampling).
+
+    Per batch, one noise-prediction step: draw t ~ U{0..T-1} and eps ~ N(0, I), form
+    x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps in one step (q(x_t | x_0), Eq. 4), and regress the
+    denoiser's output on the target of ``prediction_type`` (eps: L_simple, Eq. 14; v: Salimans & Ho 2022;
+    x_0), optionally with Min-SNR-gamma weights (Hang et al., 2023). An EMA of the denoiser is kept for
+    sampling (Ho et al.: decay 0.9999).
+
+    When the denoiser has ``num_classes`` > 0 the model is class-conditional; ``label_dropout`` > 0 replaces
+    labels by the null label at that rate, which trains the unconditional branch used by classifier-free
+    guidance (Ho & Salimans, 2022) at sampling time (``guidance_scale``).
+
+    The training noise and timesteps of step k come from a generator seeded with (``noise_seed``, k, rank):
+    a resumed run draws exactly what an uninterrupted one would, and DDP ranks draw different noise.
+
+    Args:
+        denoiser: ``(x_t, t, cond=None, *, labels=None, cond_level=None) -> output`` exposing ``channels``,
+            ``image_size`` and ``num_classes``; default :class:`~lightning_gen.nn.unet.UNetDenoiser`.
+        schedule, num_timesteps, beta_start, beta_end: the forward process (:class:`NoiseSchedule`).
+        prediction_type: ``"epsilon"``, ``"v_prediction"`` or ``"sample"``.
+        loss_weighting: ``"uniform"`` or ``"min_snr"`` (gamma = ``min_snr_gamma``).
+        label_dropout: classifier-free guidance's p_uncond (Ho & Salimans: 0.1 or 0.2).
+        lr, betas, weight_decay, warmup_steps: AdamW with linear warm-up (Ho et al.: 2e-4, 5000 warm-up steps).
+        ema_decay: EMA decay for sampling (None: off).
+        ema_warmup: use min(ema_decay, (1 + n) / (10 + n)) at update n, so that short runs do not keep
+            ema_decay**n of the random initialisation in the sampling weights.
+        noise_seed: seed of the training noise (see above).
+        val_sampler, val_steps, num_val_samples, val_seed: the validation image grid.
+    """
+
+    network_names = ("denoiser",)
+    sampling_network = "denoiser"
+
+    def __init__(
+        self,
+        denoiser: nn.Module,
+        schedule: BetaSchedule = "linear",
+        num_timesteps: int = 1000,
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        prediction_type: PredictionType = "epsilon",
+        loss_weighting: LossWeighting = "uniform",
+        min_snr_gamma: float = 5.0,
+        label_dropout: float = 0.0,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+        warmup_steps: int = 0,
+        ema_decay: float | None = 0.9999,
+        ema_warmup: bool = True,
+        noise_seed: int = 0,
+        val_sampler: Sampler = "ddim",
+        val_steps: int = 50,
+        num_val_samples: int = 64,
+        val_seed: int = 0,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: ClipAlgorithm = "norm",
+    ) -> None:
+        super().__init__(gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        check_choice("prediction_type", prediction_type, PredictionType)
+        check_choice("loss_weighting", loss_weighting, LossWeighting)
+        check_choice("val_sampler", val_sampler, Sampler)
+        for attr in ("channels", "image_size"):
+            if not hasattr(denoiser, attr):
+                raise ValueError(f"The denoiser must expose `{attr}` (UNetDenoiser does).")
+        if not 0.0 <= label_dropout < 1.0:
+            raise ValueError(f"label_dropout must be in [0, 1), got {label_dropout}.")
+        if label_dropout and not getattr(denoiser, "num_classes", 0):
+            raise ValueError("label_dropout needs a class-conditional denoiser (num_classes > 0).")
+        if warmup_steps < 0 or num_val_samples < 1:
+            raise ValueError(f"warmup_steps must be >= 0 and num_val_samples >= 1, got {warmup_steps}, {num_val_samples}.")
+        self._save_hparams()
+        # Lightning merges the arguments of every __init__ in the call chain; keep only what this class's
+        # constructor accepts, so load_from_checkpoint can call it (subclasses fix some DDPM options).
+        accepted = inspect.signature(type(self).__init__).parameters
+        for key in [k for k in self._hparams if k not in accepted]:
+            self._hparams.pop(key)
+            self._hparams_initial.pop(key, None)
+        self.label_dropout = label_dropout
+        self.num_val_samples = num_val_samples
+        self.denoiser = denoiser
+        self.noise_schedule = NoiseSchedule(schedule, num_timesteps, beta_start, beta_end)
+        resolve_steps(val_sampler, val_steps, num_timesteps)  # fails now, not after the first epoch
+        self.ema = EMA(denoiser, ema_decay, warmup=ema_warmup) if ema_decay is not None else None
+
+    # ------------------------------------------------------------------ shapes and conditioning
+    @property
+    def num_classes(self) -> int:
+        return int(getattr(self.denoiser, "num_classes", 0))
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.denoiser.channels, self.denoiser.image_size, self.denoiser.image_size)
+
+    def split_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(x_0, labels or None)``; labels only for a class-conditional denoiser."""
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        if not self.num_classes:
+            return x, None
+        if not isinstance(batch, list | tuple) or len(batch) < 2:
+            raise ValueError("A class-conditional DDPM needs (images, labels) batches; use a labelled datamodule.")
+        return x, batch[1].long()
+
+    def conditioning(
+        self, x0: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator, training: bool
+    ) -> dict[str, torch.Tensor]:
+        """Keyword inputs of the denoiser besides (x_t, t) for a training batch (labels, with dropout)."""
+        if labels is None:
+            return {}
+        p = self.label_dropout if training else 0.0
+        return {"labels": drop_labels(labels, self.denoiser.null_label, p, generator)}
+
+    # ------------------------------------------------------------------ training (Algorithm 1)
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt = torch.optim.AdamW(self.denoiser.parameters(), lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+        warmup = max(1, hp.warmup_steps)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup))
+        return {"optimizer": opt, "lr_scheduler": scheduler}
+
+    def step_generator(self) -> torch.Generator:
+        """The generator of this step's training noise: seeded by (noise_seed, global step, rank)."""
+        seed = (self.hparams.noise_seed << 40) + (self.global_step << 10) + self.global_rank
+        return torch.Generator().manual_seed(seed)
+
+    def diffusion_loss(
+        self, x0: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator, training: bool = True
+    ) -> torch.Tensor:
+        """The weighted regression loss of one batch (mean over the batch)."""
+        hp = self.hparams
+        t = torch.randint(0, hp.num_timesteps, (x0.shape[0],), generator=generator).to(x0.device)
+        noise = torch.randn(x0.shape, generator=generator).to(x0)
+        x_t = self.noise_schedule.q_sample(x0, t, noise)
+        inputs = self.conditioning(x0, labels, generator, training)
+        prediction = self.denoiser(x_t, t, **inputs)
+        target = training_target(x0, noise, t, self.noise_schedule, hp.prediction_type)
+        weights = loss_weights(t, self.noise_schedule, hp.prediction_type, hp.loss_weighting, hp.min_snr_gamma)
+        return (weights * reconstruction_loss(prediction, target, "mse")).mean()
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        x0, labels = self.split_batch(batch)
+        opt = self.optimizers()
+        # Algorithm 1: t ~ U, eps ~ N(0, I); gradient step on || target - denoiser(x_t, t) ||^2
+        with self.toggled(opt):
+            loss = self.diffusion_loss(x0, labels, self.step_generator())
+            self.optimization_step(opt, loss, "denoiser")
+        self.update_ema()
+        self.lr_schedulers().step()
+        self.log("train/loss", loss.detach(), prog_bar=True)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        x0, labels = self.split_batch(batch)
+        generator = torch.Generator().manual_seed(self.hparams.val_seed * 100_003 + batch_idx)
+        loss = self.diffusion_loss(x0, labels, generator, training=False)
+        self.log("val/loss", loss, sync_dist=True, prog_bar=True)
+
+    # ------------------------------------------------------------------ sampling (Algorithm 2 and faster)
+    def sample_labels(self, num: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:
+        """Given labels, one repeated label, or (None) classes cycling 0..K-1; None for unconditional models."""
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError(f"This {type(self).__name__} is unconditional (its denoiser has num_classes=0); do not pass labels.")
+            return None
+        return ConditionalGAN.sample_labels(self, num, labels)  # the package's one label-handling rule
+
+    @torch.inference_mode()
+    def sample(
+        self,
+        num: int,
+        *,
+        labels: torch.Tensor | int | None = None,
+        seed: int | None = None,
+        use_ema: bool = True,
+        batch_size: int = 256,
+        sampler: Sampler = "ddim",
+        steps: int | None = None,
+        eta: float = 0.0,
+        guidance_scale: float | None = None,
+        progress: bool = True,
+    ) -> torch.Tensor:
+        """``num`` samples in [-1, 1], shape (num, C, H, W).
+
+        Args:
+            labels: class label(s) of a class-conditional model (an int repeats one class; None cycles).
+            seed: seeds x_T and the sampler's noise; with a deterministic sampler (DDIM eta=0, DPM-Solver++)
+                the result does not depend on ``batch_size`` either.
+            use_ema: sample with the EMA denoiser when the model keeps one.
+            sampler: ``"ddpm"`` (ancestral), ``"ddim"`` or ``"dpmpp"`` (DPM-Solver++ 2M).
+            steps: number of denoising steps (None: T for ddpm, 50 for ddim, 20 for dpmpp).
+            eta: DDIM's stochasticity (0 deterministic, 1 DDPM-like); DDIM only.
+            guidance_scale: classifier-free guidance weight w (1 = conditional); conditional models only.
+            progress: show a tqdm progress bar.
+        """
+        if num < 1:
+            raise ValueError(f"Number of samples must be >= 1, got {num}.")
+        labels = self.sample_labels(num, labels)
+        generator = self.random_generator(seed)
+        noise = torch.randn(num, *self.image_shape, device=self.device, generator=generator)
+        inputs = {"labels": labels} if labels is not None else {}
+        return self.denoise(
+            noise,
+            inputs,
+            use_ema=use_ema,
+            batch_size=batch_size,
+            sampler=sampler,
+            steps=steps,
+            eta=eta,
+            guidance_scale=guidance_scale,
+            generator=generator,
+            progress=progress,
+        )
+
+    def denoise(
+        self,
+        noise: torch.Tensor,
+        inputs: dict[str, torch.Tensor],
+        *,
+        use_ema: bool = True,
+        batch_size: int = 256,
+        sampler: Sampler = "ddim",
+        steps: int | None = None,
+        eta: float = 0.0,
+        guidance_scale: float | None = None,
+        generator: torch.Generator | None = None,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """Run the reverse process from ``noise`` (N, C, H, W) in batches; ``inputs`` are per-sample denoiser
+        inputs (labels, conditioning images) sliced with the batch. Returns x_0 clamped to [-1, 1]."""
+        check_choice("sampler", sampler, Sampler)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        if eta and sampler != "ddim":
+            raise ValueError(f"eta={eta} applies to the DDIM sampler only; use --sampler ddim or drop --eta.")
+        if guidance_scale is not None:
+            if "labels" not in inputs:
+                raise ValueError("guidance_scale needs a class-conditional model (classifier-free guidance).")
+            if not self.label_dropout:
+                raise ValueError(
+                    "This model was trained with label_dropout=0, so its unconditional branch is untrained and "
+                    "classifier-free guidance would be meaningless; drop --guidance-scale or train with label_dropout > 0."
+                )
+        network = self.sampler_network(use_ema)
+        outputs = []
+        with self.eval_mode(network):
+            for start in range(0, noise.shape[0], batch_size):
+                batch_inputs = {k: v[start : start + batch_size] for k, v in inputs.items()}
+
+                def model_fn(x: torch.Tensor, t: torch.Tensor, batch_inputs=batch_inputs) -> torch.Tensor:
+                    if guidance_scale is None:
+                        return network(x, t, **batch_inputs)
+                    return guided_output(
+                        network, x, t, batch_inputs["labels"], scale=guidance_scale, null_label=network.null_label
+                    )
+
+                scheduler = make_scheduler(sampler, self.noise_schedule, self.hparams.prediction_type, steps, self.device)
+                x0 = run_sampler(
+                    model_fn,
+                    noise[start : start + batch_size],
+                    scheduler,
+                    eta=eta,
+                    generator=generator,
+                    progress=progress,
+                    description=f"{sampler} {start + 1}-{min(start + batch_size, noise.shape[0])}/{noise.shape[0]}",
+                )
+                outputs.append(x0.clamp(-1.0, 1.0))
+        return torch.cat(outputs).float()
+
+    @torch.inference_mode()
+    def inpaint(
+        self,
+        images: torch.Tensor,
+        mask: torch.Tensor,
+        *,
+        labels: torch.Tensor | int | None = None,
+        seed: int | None = None,
+        use_ema: bool = True,
+        batch_size: int = 256,
+        steps: int = 250,
+        jumps: int = 10,
+        resample: int = 10,
+        progress: bool = True,
+    ) -> torch.Tensor:
+        """Fill the ``mask == 0`` pixels of ``images`` (N, C, H, W) in [-1, 1] with RePaint (Lugmayr et al., 2022).
+
+        Args:
+            mask: (N or 1, 1, H, W), 1 = known pixel, 0 = to generate.
+            steps, jumps, resample: RePaint's T (in steps of T/steps), jump length j and resamplings r
+                (the paper: 250, 10, 10; cost is about steps * resample model evaluations).
+        """
+        if tuple(images.shape[1:]) != self.image_shape:
+            raise ValueError(f"This model inpaints {self.image_shape} images, got {tuple(images.shape[1:])}.")
+        labels = self.sample_labels(images.shape[0], labels)
+        generator = self.random_generator(seed)
+        network = self.sampler_network(use_ema)
+        mask = mask.to(self.device).expand(images.shape[0], 1, *images.shape[2:])
+        outputs = []
+        with self.eval_mode(network):
+            for start in range(0, images.shape[0], batch_size):
+                stop = start + batch_size
+                extra = {} if labels is None else {"labels": labels[start:stop]}
+
+                def eps_fn(x: torch.Tensor, t: torch.Tensor, extra=extra) -> torch.Tensor:
+                    return to_epsilon(network(x, t, **extra), x, t, self.noise_schedule, self.hparams.prediction_type)
+
+                scheduler = make_repaint_scheduler(self.noise_schedule, steps, jumps, resample, self.device)
+                known = images[start:stop].to(self.device, torch.float32)
+                outputs.append(repaint(eps_fn, known, mask[start:stop], scheduler, generator=generator, progress=progress))
+        return torch.cat(outputs)
+
+    def validation_labels(self) -> torch.Tensor | None:
+        """Contiguous blocks of classes (one row per class in a grid of num_val_samples / K columns)."""
+        if not self.num_classes:
+            return None
+        n = self.num_val_samples
+        return torch.arange(n, device=self.device) * self.num_classes // n
+
+    def validation_samples(self) -> torch.Tensor:
+        hp = self.hparams
+        return self.sample(
+            self.num_val_samples,
+            labels=self.validation_labels(),
+            seed=hp.val_seed,
+            sampler=hp.val_sampler,
+            steps=hp.val_steps,
+            progress=False,
+        )
