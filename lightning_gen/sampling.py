@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import torch
 
 from lightning_gen.models.base import GenerativeModule, read_checkpoint_info
+from lightning_gen.nn.spec import resolve_class_path
 from lightning_gen.utils.images import save_grid
 
 __all__ = ["load_model", "sample_chain", "sample_options", "save_samples"]
@@ -32,9 +32,8 @@ def load_model(ckpt: str | Path, map_location: str | torch.device = "cpu") -> Ge
     """
     info = read_checkpoint_info(ckpt)
     class_path = info.get("model", "")
-    module_name, _, name = class_path.rpartition(".")
     try:
-        cls = getattr(importlib.import_module(module_name), name)
+        cls = resolve_class_path(class_path)
     except (ImportError, AttributeError, ValueError) as err:
         raise ValueError(
             f"{ckpt} was written by model class {class_path!r}, which this installation cannot import ({err}). "

@@ -20,7 +20,7 @@ from torch import nn
 
 import lightning_gen
 from lightning_gen.nn.ema import EMA
-from lightning_gen.nn.spec import build_network, network_spec
+from lightning_gen.nn.spec import build_network, network_spec, resolve_class_path
 from lightning_gen.utils.validation import check_choice
 
 __all__ = ["CHECKPOINT_KEY", "GenerativeModule", "NonFiniteLossError", "read_checkpoint_info"]
@@ -273,13 +273,8 @@ def _caller_frame():
 
 
 def _is_subclass_path(class_path: str, cls: type) -> bool:
-    import importlib
-
-    module_name, _, qualname = class_path.rpartition(".")
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
+        obj = resolve_class_path(class_path)
     except (ImportError, AttributeError, ValueError):
         return False
     return isinstance(obj, type) and issubclass(obj, cls)

@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-__all__ = ["Network", "build_network", "network_spec"]
+__all__ = ["Network", "build_network", "network_spec", "resolve_class_path"]
 
 _PLAIN = (int, float, str, bool, type(None))
 
@@ -72,6 +72,20 @@ def network_spec(module: nn.Module) -> dict[str, Any]:
     return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": init_args}
 
 
+def resolve_class_path(class_path: str) -> Any:
+    """The object named by a dotted path such as ``"lightning_gen.nn.dcgan.DCGANGenerator"``.
+
+    Raises:
+        ImportError, AttributeError, ValueError: the path does not resolve (callers turn these into errors
+            that say what to do).
+    """
+    module_name, _, qualname = class_path.rpartition(".")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def build_network(spec: dict[str, Any], name: str = "network") -> nn.Module:
     """Rebuild a network from :func:`network_spec`'s output.
 
@@ -80,12 +94,9 @@ def build_network(spec: dict[str, Any], name: str = "network") -> nn.Module:
             pass the network to ``load_from_checkpoint`` instead.
     """
     class_path = spec.get("class_path", "?")
-    module_name, _, qualname = class_path.rpartition(".")
     hint = f"pass {name}=<your module> to load_from_checkpoint(...) to rebuild it yourself."
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
+        obj = resolve_class_path(class_path)
     except (ImportError, AttributeError, ValueError) as err:
         raise ValueError(f"The checkpoint's {name} is {class_path}, which cannot be imported ({err}); {hint}") from err
     init_args = spec.get("init_args")
