@@ -8,6 +8,7 @@ A subclass declares ``network_names`` (its nn.Module constructor arguments) and 
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, ClassVar, Literal
@@ -270,6 +271,22 @@ def _caller_frame():
     frame = inspect.currentframe()
     # _save_hparams <- subclass __init__
     return frame.f_back.f_back if frame and frame.f_back else None
+
+
+def constructor_arguments(cls: type) -> set[str]:
+    """The keyword arguments ``cls(...)`` accepts: its ``__init__``'s named parameters and, where that
+    ``__init__`` forwards ``**options`` to its parent's, the parent's too (recursively), less the
+    ``fixed_options`` a subclass sets itself."""
+    names: set[str] = set()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        names |= {name for name, p in parameters.items() if p.kind in named and name != "self"}
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            break
+    return names - set(getattr(cls, "fixed_options", ()))
 
 
 def _is_subclass_path(class_path: str, cls: type) -> bool:

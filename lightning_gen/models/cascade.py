@@ -10,10 +10,7 @@ from torch import nn
 
 from lightning_gen.data.transforms import resize
 from lightning_gen.diffusion.augmentation import augment_condition, random_levels
-from lightning_gen.diffusion.objectives import LossWeighting, PredictionType
 from lightning_gen.diffusion.samplers import Sampler
-from lightning_gen.diffusion.schedule import BetaSchedule
-from lightning_gen.models.base import ClipAlgorithm
 from lightning_gen.models.ddpm import DDPM
 
 __all__ = ["ImageConditionedDDPM", "SuperResolutionDDPM"]
@@ -31,6 +28,14 @@ class ImageConditionedDDPM(DDPM):
 
     #: how many validation images the grid shows
     num_grid_images = 8
+    #: DDPM options this class sets itself (the grid's size), so they are not constructor arguments
+    fixed_options = ("num_val_samples",)
+
+    def __init__(self, denoiser: nn.Module, **ddpm_options: Any) -> None:
+        for name in self.fixed_options:
+            if name in ddpm_options:
+                raise ValueError(f"{type(self).__name__} sets {name} itself; drop it from the model's options.")
+        super().__init__(denoiser, num_val_samples=self.num_grid_images, **ddpm_options)
 
     def condition_from_image(self, x0: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -127,8 +132,8 @@ class SuperResolutionDDPM(ImageConditionedDDPM):
     ``sampling_augmentation_level``. ``conditioning_augmentation=False`` is the paper's ablation (s = 0
     always). The corrupted z is upsampled (bilinear) to the output size and concatenated to x_t.
 
-    The denoiser must have ``cond_channels == channels`` and ``cond_level_input=True``. Other arguments
-    are :class:`DDPM`'s.
+    The denoiser must have ``cond_channels == channels`` and ``cond_level_input=True``. Other keyword
+    arguments are :class:`DDPM`'s (LightningCLI lists and type-checks them; an unknown one is an error).
     """
 
     usage_hint = (
@@ -143,25 +148,7 @@ class SuperResolutionDDPM(ImageConditionedDDPM):
         conditioning_augmentation: bool = True,
         max_augmentation_level: int = 500,
         sampling_augmentation_level: int = 100,
-        schedule: BetaSchedule = "linear",
-        num_timesteps: int = 1000,
-        beta_start: float = 1e-4,
-        beta_end: float = 0.02,
-        prediction_type: PredictionType = "epsilon",
-        loss_weighting: LossWeighting = "uniform",
-        min_snr_gamma: float = 5.0,
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.9, 0.999),
-        weight_decay: float = 0.0,
-        warmup_steps: int = 0,
-        ema_decay: float | None = 0.9999,
-        ema_warmup: bool = True,
-        noise_seed: int = 0,
-        val_sampler: Sampler = "ddim",
-        val_steps: int = 50,
-        val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **ddpm_options: Any,
     ) -> None:
         channels, size = getattr(denoiser, "channels", None), getattr(denoiser, "image_size", None)
         if getattr(denoiser, "cond_channels", None) != channels or not getattr(denoiser, "cond_level_input", False):
@@ -171,34 +158,13 @@ class SuperResolutionDDPM(ImageConditionedDDPM):
             )
         if size is None or not 1 <= low_res_size < size:
             raise ValueError(f"low_res_size must be in [1, {size}) (below the denoiser's image_size), got {low_res_size}.")
+        super().__init__(denoiser, **ddpm_options)
+        num_timesteps = self.noise_schedule.num_timesteps
         if not 0 <= sampling_augmentation_level <= num_timesteps or not 0 <= max_augmentation_level <= num_timesteps:
             raise ValueError(
                 f"Augmentation levels must lie in [0, num_timesteps={num_timesteps}], got max_augmentation_level="
                 f"{max_augmentation_level}, sampling_augmentation_level={sampling_augmentation_level}."
             )
-        super().__init__(
-            denoiser,
-            schedule=schedule,
-            num_timesteps=num_timesteps,
-            beta_start=beta_start,
-            beta_end=beta_end,
-            prediction_type=prediction_type,
-            loss_weighting=loss_weighting,
-            min_snr_gamma=min_snr_gamma,
-            lr=lr,
-            betas=betas,
-            weight_decay=weight_decay,
-            warmup_steps=warmup_steps,
-            ema_decay=ema_decay,
-            ema_warmup=ema_warmup,
-            noise_seed=noise_seed,
-            val_sampler=val_sampler,
-            val_steps=val_steps,
-            num_val_samples=self.num_grid_images,
-            val_seed=val_seed,
-            gradient_clip_val=gradient_clip_val,
-            gradient_clip_algorithm=gradient_clip_algorithm,
-        )
 
     @property
     def low_res_size(self) -> int:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-from lightning_gen.diffusion.objectives import LossWeighting, PredictionType
 from lightning_gen.diffusion.samplers import Sampler
-from lightning_gen.diffusion.schedule import BetaSchedule
-from lightning_gen.models.base import ClipAlgorithm
 from lightning_gen.models.cascade import ImageConditionedDDPM
 
 __all__ = ["ColorizationDDPM", "to_grayscale"]
@@ -30,34 +29,13 @@ class ColorizationDDPM(ImageConditionedDDPM):
     trained on colour images (the condition is computed from each training image), as in Palette
     (Saharia et al., 2022), with the DDPM objective of Ho et al. (2020).
 
-    The denoiser must have ``channels=3`` and ``cond_channels=1``. Other arguments are :class:`DDPM`'s.
+    The denoiser must have ``channels=3`` and ``cond_channels=1``. Other keyword arguments are
+    :class:`DDPM`'s (LightningCLI lists and type-checks them; an unknown one is an error).
     """
 
     usage_hint = "Colorize grayscale images with lightning-gen colorize --ckpt colorize.ckpt --input IMAGES."
 
-    def __init__(
-        self,
-        denoiser: nn.Module,
-        schedule: BetaSchedule = "linear",
-        num_timesteps: int = 1000,
-        beta_start: float = 1e-4,
-        beta_end: float = 0.02,
-        prediction_type: PredictionType = "epsilon",
-        loss_weighting: LossWeighting = "uniform",
-        min_snr_gamma: float = 5.0,
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.9, 0.999),
-        weight_decay: float = 0.0,
-        warmup_steps: int = 0,
-        ema_decay: float | None = 0.9999,
-        ema_warmup: bool = True,
-        noise_seed: int = 0,
-        val_sampler: Sampler = "ddim",
-        val_steps: int = 50,
-        val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
-    ) -> None:
+    def __init__(self, denoiser: nn.Module, **ddpm_options: Any) -> None:
         if getattr(denoiser, "channels", None) != 3 or getattr(denoiser, "cond_channels", None) != 1:
             raise ValueError(
                 "ColorizationDDPM needs a denoiser of RGB images conditioned on one grayscale channel: "
@@ -65,29 +43,7 @@ class ColorizationDDPM(ImageConditionedDDPM):
             )
         if getattr(denoiser, "num_classes", 0) or getattr(denoiser, "cond_level_input", False):
             raise ValueError("ColorizationDDPM's denoiser takes no class labels and no cond_level input.")
-        super().__init__(
-            denoiser,
-            schedule=schedule,
-            num_timesteps=num_timesteps,
-            beta_start=beta_start,
-            beta_end=beta_end,
-            prediction_type=prediction_type,
-            loss_weighting=loss_weighting,
-            min_snr_gamma=min_snr_gamma,
-            lr=lr,
-            betas=betas,
-            weight_decay=weight_decay,
-            warmup_steps=warmup_steps,
-            ema_decay=ema_decay,
-            ema_warmup=ema_warmup,
-            noise_seed=noise_seed,
-            val_sampler=val_sampler,
-            val_steps=val_steps,
-            num_val_samples=self.num_grid_images,
-            val_seed=val_seed,
-            gradient_clip_val=gradient_clip_val,
-            gradient_clip_algorithm=gradient_clip_algorithm,
-        )
+        super().__init__(denoiser, **ddpm_options)
 
     def condition_from_image(self, x0: torch.Tensor) -> torch.Tensor:
         return to_grayscale(x0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
@@ -20,7 +19,7 @@ from lightning_gen.diffusion.objectives import (
 from lightning_gen.diffusion.samplers import Sampler, make_scheduler, resolve_steps, run_sampler
 from lightning_gen.diffusion.schedule import BetaSchedule, NoiseSchedule
 from lightning_gen.losses import reconstruction_loss
-from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
+from lightning_gen.models.base import ClipAlgorithm, GenerativeModule, constructor_arguments
 from lightning_gen.models.conditional_gan import ConditionalGAN
 from lightning_gen.nn.ema import EMA
 from lightning_gen.utils.validation import check_choice
@@ -103,10 +102,10 @@ class DDPM(GenerativeModule):
         self._save_hparams()
         # Lightning merges the arguments of every __init__ in the call chain; keep only what this class's
         # constructor accepts, so load_from_checkpoint can call it (subclasses fix some DDPM options).
-        accepted = inspect.signature(type(self).__init__).parameters
-        for key in [k for k in self._hparams if k not in accepted]:
-            self._hparams.pop(key)
-            self._hparams_initial.pop(key, None)
+        accepted = constructor_arguments(type(self))
+        for hparams in (self._hparams, self._hparams_initial):
+            for key in [k for k in hparams if k not in accepted]:
+                hparams.pop(key)
         self.label_dropout = label_dropout
         self.num_val_samples = num_val_samples
         self.denoiser = denoiser
