@@ -16,7 +16,7 @@ def _grads(module):
 
 
 def _same(a, b):
-    return all((x is None and y is None) or (x is not None and y is not None and torch.equal(x, y)) for x, y in zip(a, b))
+    return all((x is None and y is None) or (x is not None and y is not None and torch.equal(x, y)) for x, y in zip(a, b, strict=True))
 
 
 class PhaseProbe(GAN):
@@ -234,7 +234,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     assert t.global_step == 16  # 2 epochs x 4 batches x (D + G)
     assert torch.equal(state_vector(straight), state_vector(resumed))  # G, D, EMA and fixed noise
     # both optimizers' states came back too
-    for o1, o2 in zip(straight.trainer.optimizers, t.optimizers):
+    for o1, o2 in zip(straight.trainer.optimizers, t.optimizers, strict=True):
         s1, s2 = o1.state_dict()["state"], o2.state_dict()["state"]
         assert s1.keys() == s2.keys()
         for k in s1:
