@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +67,21 @@ class DumpWeights(pl.Callback):
         Path(self.dirpath).mkdir(parents=True, exist_ok=True)
         params = torch.cat([p.detach().flatten() for p in pl_module.parameters()])
         torch.save(params, Path(self.dirpath) / f"rank{trainer.global_rank}.pt")
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_ddp_script(body: str, tmp_path: Path, timeout: int = 300) -> list[dict[str, Any]]:
+    """Run ``body`` (Python that trains with ``strategy="ddp", devices=2`` and dumps
+    ``json.dump(record, open(OUT + f"/rank{rank}.json", "w"))``) as a real script with Lightning's own launcher,
+    and return the two ranks' records. ``OUT`` (the output folder) and the repository on ``sys.path`` are set up
+    for the body; a failing script fails the test with its stderr."""
+    script = tmp_path / "ddp_script.py"
+    header = f"import sys\nsys.path.insert(0, {str(REPO)!r})\nOUT = sys.argv[1]\n"
+    script.write_text(header + textwrap.dedent(body))
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=timeout, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]

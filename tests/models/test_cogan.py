@@ -1,10 +1,6 @@
 """CoGAN (Liu & Tuzel, 2016): training mechanics, shared weights through training, sampling from the
 checkpoint, the configs through the CLI, and 2-process DDP."""
 
-import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -15,7 +11,7 @@ from lightning_gen.cli import main
 from lightning_gen.data.domains import MNISTDomainsDataModule, pixel_agreement
 from lightning_gen.models import CoGAN
 from lightning_gen.sampling import load_model
-from tests.helpers import trainer
+from tests.helpers import run_ddp_script, trainer
 from tests.models.cycle_helpers import pair_loader, tiny_cogan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,8 +123,7 @@ def test_config_fast_dev_run(tmp_path, shared_data, task):
 
 
 DDP_SCRIPT = """
-import json, sys, torch, lightning.pytorch as pl
-sys.path.insert(0, {repo!r})
+import json, torch, lightning.pytorch as pl
 from tests.models.cycle_helpers import pair_loader, tiny_cogan
 pl.seed_everything(0)
 model = tiny_cogan()
@@ -136,26 +131,16 @@ trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_steps=4, 
                      enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
 trainer.fit(model, pair_loader(n=32))
 vector = torch.cat([p.detach().flatten() for p in model.parameters()])  # BatchNorm statistics are per rank
-json.dump({{"rank": trainer.global_rank, "weights": vector.tolist(), "step": trainer.global_step}},
-          open(sys.argv[1] + f"/rank{{trainer.global_rank}}.json", "w"))
+json.dump({"weights": vector.tolist(), "step": trainer.global_step},
+          open(OUT + f"/rank{trainer.global_rank}.json", "w"))
 """
 
 
 @pytest.mark.slow
 def test_ddp_two_processes_end_with_identical_weights(tmp_path):
-    script = tmp_path / "ddp_cogan.py"
-    script.write_text(textwrap.dedent(DDP_SCRIPT.format(repo=str(REPO))))
     pl.seed_everything(0)
     initial = torch.cat([p.detach().flatten() for p in tiny_cogan().parameters()])
-    run = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks = run_ddp_script(DDP_SCRIPT, tmp_path)
     assert ranks[0]["step"] == ranks[1]["step"] == 4
     w0, w1 = (torch.tensor(r["weights"]) for r in ranks)
     assert torch.equal(w0, w1)

@@ -1,11 +1,7 @@
 """CycleGAN (Zhu et al., 2017): which networks each loss reaches, the LR schedule, translation from the
 checkpoint alone, the configs through the CLI, and 2-process DDP."""
 
-import json
-import subprocess
-import sys
 import tarfile
-import textwrap
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -17,7 +13,7 @@ from lightning_gen.data.cifar10 import write_cifar10_batches
 from lightning_gen.models import CycleGAN
 from lightning_gen.models.cyclegan import LinearDecay
 from lightning_gen.sampling import load_model
-from tests.helpers import trainer
+from tests.helpers import run_ddp_script, trainer
 from tests.models.cycle_helpers import pair_loader, tiny_cyclegan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -205,8 +201,7 @@ def test_config_fast_dev_run(tmp_path, request, shared_data, config):
 
 
 DDP_SCRIPT = """
-import json, sys, torch, lightning.pytorch as pl
-sys.path.insert(0, {repo!r})
+import json, torch, lightning.pytorch as pl
 from tests.models.cycle_helpers import pair_loader, tiny_cyclegan
 pl.seed_everything(0)
 model = tiny_cyclegan()
@@ -215,26 +210,16 @@ trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_epochs=2,
 trainer.fit(model, pair_loader(n=32))
 vector = torch.cat([p.detach().flatten() for p in model.parameters()])
 lrs = [o.param_groups[0]["lr"] for o in trainer.optimizers]
-json.dump({{"weights": vector.tolist(), "step": trainer.global_step, "lrs": lrs}},
-          open(sys.argv[1] + f"/rank{{trainer.global_rank}}.json", "w"))
+json.dump({"weights": vector.tolist(), "step": trainer.global_step, "lrs": lrs},
+          open(OUT + f"/rank{trainer.global_rank}.json", "w"))
 """
 
 
 @pytest.mark.slow
 def test_ddp_two_processes_end_with_identical_weights(tmp_path):
-    script = tmp_path / "ddp_cyclegan.py"
-    script.write_text(textwrap.dedent(DDP_SCRIPT.format(repo=str(REPO))))
     pl.seed_everything(0)
     initial = torch.cat([p.detach().flatten() for p in tiny_cyclegan().parameters()])
-    run = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks = run_ddp_script(DDP_SCRIPT, tmp_path)
     assert ranks[0]["step"] == ranks[1]["step"] == 8  # 2 epochs x 2 batches x (G step + D step)
     assert ranks[0]["lrs"] == ranks[1]["lrs"] == [0.0, 0.0]  # the schedule ran on both ranks
     w0, w1 = (torch.tensor(r["weights"]) for r in ranks)
