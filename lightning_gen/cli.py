@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning.pytorch as pl
+import torch
 from lightning.pytorch.cli import LightningCLI
 
 from lightning_gen.commands import COMMANDS
-from lightning_gen.models.base import GenerativeModule
+from lightning_gen.models.base import CHECKPOINT_KEY, GenerativeModule
 
 __all__ = ["LightningGenCLI", "main"]
 
@@ -42,6 +43,25 @@ class LightningGenCLI(LightningCLI):
             args=list(args) if args is not None else None,
             run=run,
         )
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning merges the hyper-parameters of ``--ckpt_path FILE`` into the config, under the class path
+        they record as ``_class_path``. Checkpoints whose hyper-parameters lack it (the DDPM family leaves it out,
+        so ``load_from_checkpoint`` can pass them all to ``__init__``; checkpoints of older versions) name their
+        model in ``checkpoint["lightning_gen"]["model"]``: supply it from there so the merge (and the resume)
+        works for every lightning-gen checkpoint."""
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt_path and Path(ckpt_path).is_file():
+            checkpoint = torch.load(ckpt_path, weights_only=False, map_location="cpu", mmap=True)
+            hparams = dict(checkpoint.get("hyper_parameters", {}))
+            model = checkpoint.get(CHECKPOINT_KEY, {}).get("model")
+            hparams.pop("_instantiator", None)
+            if hparams and model and "_class_path" not in hparams:
+                merged = {subcommand: {"model": {"class_path": model, "dict_kwargs": hparams}}}
+                self.config = self.parser.parse_object(merged, self.config)
+                return
+        super()._parse_ckpt_path()
 
     def before_fit(self) -> None:
         """``--ckpt_path last`` resumes from the newest ``last.ckpt`` under ``trainer.default_root_dir``

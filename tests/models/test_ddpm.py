@@ -137,11 +137,16 @@ def test_constructor_errors():
 @pytest.mark.slow
 @pytest.mark.parametrize("config", ["ddpm_mnist", "ddpm_cond_mnist"])
 def test_config_fits_through_the_cli_and_samples_from_the_checkpoint(config, mnist_root, tmp_path, capsys):
-    main(["fit", "--config", str(REPO / "configs" / f"{config}.yaml"), "--data.root", str(mnist_root),
-          "--data.init_args.limit", "64", "--data.init_args.batch_size", "8", "--trainer.max_steps", "2",
-          "--trainer.limit_val_batches", "1", "--trainer.logger", "false", "--trainer.accelerator", "cpu",
-          f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
-    (ckpt,) = glob.glob(str(tmp_path / "**" / "last.ckpt"), recursive=True)
+    fit = ["fit", "--config", str(REPO / "configs" / f"{config}.yaml"), "--data.root", str(mnist_root),
+           "--data.init_args.limit", "64", "--data.init_args.batch_size", "8", "--trainer.limit_val_batches", "1",
+           "--trainer.logger", "false", "--trainer.accelerator", "cpu"]  # fmt: skip
+    main([*fit, "--trainer.max_steps", "2", f"--trainer.default_root_dir={tmp_path / 'first'}"])
+    (ckpt,) = glob.glob(str(tmp_path / "first" / "**" / "last.ckpt"), recursive=True)
+    # resuming from an explicit checkpoint path: DDPM hyper-parameters carry no _class_path, the CLI takes the
+    # model's class from the checkpoint's lightning_gen record
+    main([*fit, "--trainer.max_steps", "3", f"--trainer.default_root_dir={tmp_path / 'resumed'}", "--ckpt_path", ckpt])
+    (resumed,) = glob.glob(str(tmp_path / "resumed" / "**" / "last.ckpt"), recursive=True)
+    assert torch.load(resumed, weights_only=False, map_location="cpu")["global_step"] == 3
     out = tmp_path / "samples.png"
     extra = ["--label", "3", "--guidance-scale", "2"] if "cond" in config else []
     args = ["sample", "--ckpt", ckpt, "--num", "4", "--sampler", "dpmpp", "--steps", "3", "--out", str(out), *extra]
