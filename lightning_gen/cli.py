@@ -45,23 +45,27 @@ class LightningGenCLI(LightningCLI):
         )
 
     def _parse_ckpt_path(self) -> None:
-        """Lightning merges the hyper-parameters of ``--ckpt_path FILE`` into the config, under the class path
-        they record as ``_class_path``. Checkpoints whose hyper-parameters lack it (the DDPM family leaves it out,
-        so ``load_from_checkpoint`` can pass them all to ``__init__``; checkpoints of older versions) name their
-        model in ``checkpoint["lightning_gen"]["model"]``: supply it from there so the merge (and the resume)
-        works for every lightning-gen checkpoint."""
+        """Lightning's merge of the hyper-parameters of ``--ckpt_path FILE`` into the config, with the model's
+        class path taken from ``_class_path`` or, where the hyper-parameters lack it (the DDPM family leaves it
+        out, so ``load_from_checkpoint`` can pass them all to ``__init__``; checkpoints of older versions), from
+        ``checkpoint["lightning_gen"]["model"]``, so the merge (and the resume) works for every lightning-gen
+        checkpoint. The checkpoint is read once."""
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        if ckpt_path and Path(ckpt_path).is_file():
-            checkpoint = torch.load(ckpt_path, weights_only=False, map_location="cpu", mmap=True)
-            hparams = dict(checkpoint.get("hyper_parameters", {}))
-            model = checkpoint.get(CHECKPOINT_KEY, {}).get("model")
-            hparams.pop("_instantiator", None)
-            if hparams and model and "_class_path" not in hparams:
-                merged = {subcommand: {"model": {"class_path": model, "dict_kwargs": hparams}}}
-                self.config = self.parser.parse_object(merged, self.config)
-                return
-        super()._parse_ckpt_path()
+        if not ckpt_path or not Path(ckpt_path).is_file():
+            return
+        checkpoint = torch.load(ckpt_path, weights_only=False, map_location="cpu", mmap=True)
+        hparams = dict(checkpoint.get("hyper_parameters", {}))
+        hparams.pop("_instantiator", None)
+        if not hparams:
+            return
+        class_path = hparams.pop("_class_path", None) or checkpoint.get(CHECKPOINT_KEY, {}).get("model")
+        model = {"class_path": class_path, "dict_kwargs": hparams} if class_path else hparams
+        try:
+            self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
+        except SystemExit:
+            sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
+            raise
 
     def before_fit(self) -> None:
         """``--ckpt_path last`` resumes from the newest ``last.ckpt`` under ``trainer.default_root_dir``
