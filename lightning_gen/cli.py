@@ -104,10 +104,12 @@ def _run_command(name: str, argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    explicit = argv is not None
+    argv = list(argv if explicit else sys.argv[1:])
     if argv and argv[0] in COMMANDS:
         return _run_command(argv[0], argv[1:])
-    LightningGenCLI(args=argv)
+    # From the console script, LightningCLI reads sys.argv itself (passing both warns on every run).
+    LightningGenCLI(args=argv if explicit else None)
     return 0
 
 
