@@ -175,6 +175,7 @@ def test_ddp_two_processes(name, data_args, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "not recommended to provide both args" not in proc.stderr  # the CLI reads sys.argv once
     assert "unused" not in proc.stderr.lower() or "find_unused_parameters=True" in proc.stderr + proc.stdout
     r0, r1 = torch.load(dump / "rank0.pt"), torch.load(dump / "rank1.pt")
     assert torch.equal(r0, r1)  # gradients were all-reduced: both ranks hold the same G, D and EMA
