@@ -7,7 +7,13 @@ from pathlib import Path
 
 import torch.nn.functional as F
 
-from lightning_gen.commands.common import add_device_argument, positive_int, resolve_device
+from lightning_gen.commands.common import (
+    add_device_argument,
+    add_sampling_arguments,
+    positive_int,
+    resolve_device,
+    sampling_options,
+)
 from lightning_gen.commands.image_inputs import comparison_grid, load_inputs, save_outputs
 from lightning_gen.models.cascade import SuperResolutionDDPM
 from lightning_gen.sampling import load_model
@@ -23,16 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, help="an image file or a folder of images")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--num", type=positive_int, default=None, help="use only the first N inputs")
-    parser.add_argument("--sampler", default="ddim", choices=("ddpm", "ddim", "dpmpp"))
-    parser.add_argument("--steps", type=positive_int, default=None, help="diffusion steps (sampler default if unset)")
-    parser.add_argument("--eta", type=float, default=0.0, help="DDIM eta")
+    add_sampling_arguments(parser)
     parser.add_argument(
         "--augmentation-level", type=int, default=None,
         help="conditioning augmentation level s in timesteps (default: the checkpoint's sampling level)",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA ones")
-    parser.add_argument("--batch-size", type=positive_int, default=256)
     add_device_argument(parser)
 
 
@@ -41,16 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(model, SuperResolutionDDPM):
         raise ValueError(f"{args.ckpt} is a {type(model).__name__} checkpoint; superres needs a SuperResolutionDDPM one.")
     low, files = load_inputs(args.input, channels=model.denoiser.channels, size=model.low_res_size, num=args.num)
-    result = model.upsample(
-        low,
-        seed=args.seed,
-        use_ema=not args.no_ema,
-        batch_size=args.batch_size,
-        sampler=args.sampler,
-        steps=args.steps,
-        eta=args.eta,
-        augmentation_level=args.augmentation_level,
-    ).cpu()
+    result = model.upsample(low, augmentation_level=args.augmentation_level, **sampling_options(args)).cpu()
     save_outputs(result, files, args.out)
     size = model.denoiser.image_size
     nearest = F.interpolate(low, size=size, mode="nearest")

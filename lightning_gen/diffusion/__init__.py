@@ -15,6 +15,7 @@ from lightning_gen.diffusion.objectives import (
 from lightning_gen.diffusion.samplers import (
     DEFAULT_STEPS,
     Sampler,
+    SamplingOptions,
     make_scheduler,
     resolve_steps,
     run_sampler,
@@ -29,6 +30,7 @@ __all__ = [
     "NoiseSchedule",
     "PredictionType",
     "Sampler",
+    "SamplingOptions",
     "augment_condition",
     "drop_labels",
     "guided_output",

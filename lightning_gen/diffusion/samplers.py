@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, TypedDict
 
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
@@ -22,10 +22,24 @@ from lightning_gen.diffusion.objectives import PredictionType
 from lightning_gen.diffusion.schedule import NoiseSchedule
 from lightning_gen.utils.validation import check_choice
 
-__all__ = ["DEFAULT_STEPS", "ModelFn", "Sampler", "make_scheduler", "resolve_steps", "run_sampler"]
+__all__ = ["DEFAULT_STEPS", "ModelFn", "Sampler", "SamplingOptions", "make_scheduler", "resolve_steps", "run_sampler"]
 
 Sampler = Literal["ddpm", "ddim", "dpmpp"]
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class SamplingOptions(TypedDict, total=False):
+    """Keyword options shared by every sampling entry point of the diffusion models (``DDPM.sample``,
+    ``generate_from``, ``upsample``, ``colorize``); the defaults are :meth:`DDPM.sample`'s."""
+
+    seed: int | None  # seeds x_T and the sampler's noise
+    use_ema: bool  # sample with the EMA denoiser (default True)
+    batch_size: int  # images per forward pass (default 256)
+    sampler: Sampler  # "ddpm" | "ddim" (default) | "dpmpp"
+    steps: int | None  # denoising steps (None: the sampler's default)
+    eta: float  # DDIM stochasticity (0: deterministic)
+    progress: bool  # tqdm progress bar (default True)
+
 #: steps used when ``steps=None`` (None = all T timesteps)
 DEFAULT_STEPS: dict[str, int | None] = {"ddpm": None, "ddim": 50, "dpmpp": 20}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import torch
 import torch.nn.functional as F
@@ -10,7 +10,7 @@ from torch import nn
 
 from lightning_gen.data.transforms import resize
 from lightning_gen.diffusion.augmentation import augment_condition, random_levels
-from lightning_gen.diffusion.samplers import Sampler
+from lightning_gen.diffusion.samplers import SamplingOptions
 from lightning_gen.models.ddpm import DDPM
 
 __all__ = ["ImageConditionedDDPM", "SuperResolutionDDPM"]
@@ -62,41 +62,20 @@ class ImageConditionedDDPM(DDPM):
 
     @torch.inference_mode()
     def generate_from(
-        self,
-        condition: torch.Tensor,
-        *,
-        seed: int | None = None,
-        use_ema: bool = True,
-        batch_size: int = 256,
-        sampler: Sampler = "ddim",
-        steps: int | None = None,
-        eta: float = 0.0,
-        progress: bool = True,
-        level: int | None = None,
+        self, condition: torch.Tensor, *, level: int | None = None, **options: Unpack[SamplingOptions]
     ) -> torch.Tensor:
-        """Sample x ~ p(x | condition) for a batch of conditions; returns (N, C, H, W) in [-1, 1]."""
-        generator = self.random_generator(seed)
+        """Sample x ~ p(x | condition) for a batch of conditions; returns (N, C, H, W) in [-1, 1].
+
+        ``level``: the condition's augmentation level (None: the model's own); ``options``: see
+        :class:`~lightning_gen.diffusion.SamplingOptions` (defaults as in :meth:`DDPM.sample`).
+        """
+        generator = self.random_generator(options.pop("seed", None))
         condition = condition.to(self.device, torch.float32)
         inputs = self.condition_inputs(condition, generator, self.eval_level if level is None else level)
         noise = torch.randn(condition.shape[0], *self.image_shape, device=self.device, generator=generator)
-        return self.denoise(
-            noise, inputs, use_ema=use_ema, batch_size=batch_size, sampler=sampler, steps=steps, eta=eta,
-            generator=generator, progress=progress,
-        )
+        return self.denoise(noise, inputs, generator=generator, **{"progress": True, **options})
 
-    def sample(
-        self,
-        num: int,
-        *,
-        labels: torch.Tensor | int | None = None,
-        seed: int | None = None,
-        use_ema: bool = True,
-        batch_size: int = 256,
-        sampler: Sampler = "ddim",
-        steps: int | None = None,
-        eta: float = 0.0,
-        progress: bool = True,
-    ) -> torch.Tensor:
+    def sample(self, num: int, **options: Any) -> torch.Tensor:
         """Not available: this model needs a condition image; see :meth:`generate_from`."""
         raise ValueError(
             f"A {type(self).__name__} generates from a condition image, not from noise alone. "
@@ -202,23 +181,11 @@ class SuperResolutionDDPM(ImageConditionedDDPM):
         return F.interpolate(condition.float(), size=self.denoiser.image_size, mode="nearest")
 
     def upsample(
-        self,
-        low_res: torch.Tensor,
-        *,
-        seed: int | None = None,
-        use_ema: bool = True,
-        batch_size: int = 256,
-        sampler: Sampler = "ddim",
-        steps: int | None = None,
-        eta: float = 0.0,
-        augmentation_level: int | None = None,
-        progress: bool = True,
+        self, low_res: torch.Tensor, *, augmentation_level: int | None = None, **options: Unpack[SamplingOptions]
     ) -> torch.Tensor:
         """Super-resolve ``low_res`` (N, C, low_res_size, low_res_size) in [-1, 1] to the model's size.
 
-        ``augmentation_level`` overrides ``sampling_augmentation_level`` (Ho et al. sweep it at inference).
+        ``augmentation_level`` overrides ``sampling_augmentation_level`` (Ho et al. sweep it at inference);
+        ``options``: see :class:`~lightning_gen.diffusion.SamplingOptions`.
         """
-        return self.generate_from(
-            low_res, seed=seed, use_ema=use_ema, batch_size=batch_size, sampler=sampler, steps=steps, eta=eta,
-            progress=progress, level=augmentation_level,
-        )
+        return self.generate_from(low_res, level=augmentation_level, **options)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import torch
 from torch import nn
 
-from lightning_gen.diffusion.samplers import Sampler
+from lightning_gen.diffusion.samplers import SamplingOptions
 from lightning_gen.models.cascade import ImageConditionedDDPM
 
 __all__ = ["ColorizationDDPM", "to_grayscale"]
@@ -59,20 +59,7 @@ class ColorizationDDPM(ImageConditionedDDPM):
     def show_condition(self, condition: torch.Tensor) -> torch.Tensor:
         return condition.float().expand(-1, 3, -1, -1)
 
-    def colorize(
-        self,
-        gray: torch.Tensor,
-        *,
-        seed: int | None = None,
-        use_ema: bool = True,
-        batch_size: int = 256,
-        sampler: Sampler = "ddim",
-        steps: int | None = None,
-        eta: float = 0.0,
-        progress: bool = True,
-    ) -> torch.Tensor:
-        """Colour versions (N, 3, H, W) of grayscale images ``gray`` (N, 1, H, W) in [-1, 1]."""
-        return self.generate_from(
-            gray, seed=seed, use_ema=use_ema, batch_size=batch_size, sampler=sampler, steps=steps, eta=eta,
-            progress=progress,
-        )
+    def colorize(self, gray: torch.Tensor, **options: Unpack[SamplingOptions]) -> torch.Tensor:
+        """Colour versions (N, 3, H, W) of grayscale images ``gray`` (N, 1, H, W) in [-1, 1];
+        ``options``: see :class:`~lightning_gen.diffusion.SamplingOptions`."""
+        return self.generate_from(gray, **options)
