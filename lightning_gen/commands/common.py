@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import get_args
 
 import torch
 
-from lightning_gen.diffusion.samplers import SamplingOptions
+from lightning_gen.diffusion.samplers import Sampler, SamplingOptions
 
 __all__ = [
     "add_device_argument",
@@ -39,7 +40,7 @@ def resolve_device(name: str) -> torch.device:
 
 def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     """The diffusion sampler's options of the image-to-image commands (colorize, superres)."""
-    parser.add_argument("--sampler", default="ddim", choices=("ddpm", "ddim", "dpmpp"))
+    parser.add_argument("--sampler", default="ddim", choices=get_args(Sampler))
     parser.add_argument("--steps", type=positive_int, default=None, help="diffusion steps (sampler default if unset)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM eta")
     parser.add_argument("--seed", type=int, default=0)

@@ -40,6 +40,7 @@ class SamplingOptions(TypedDict, total=False):
     eta: float  # DDIM stochasticity (0: deterministic)
     progress: bool  # tqdm progress bar (default True)
 
+
 #: steps used when ``steps=None`` (None = all T timesteps)
 DEFAULT_STEPS: dict[str, int | None] = {"ddpm": None, "ddim": 50, "dpmpp": 20}
 
