@@ -1,0 +1,9 @@
+"""Text encoders for text-to-image models (plain torch + tokenizers/transformers; never imports lightning).
+
+Every encoder maps a list of strings to a :class:`TextEncoding` and owns its tokenizer, so a checkpoint
+of a text-conditional model owns the tokenisation of its prompts.
+"""
+
+from lightning_gen.nn.text.base import TextEncoder, TextEncoding
+
+__all__ = ["TextEncoder", "TextEncoding"]
