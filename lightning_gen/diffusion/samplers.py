@@ -60,14 +60,20 @@ def make_scheduler(
     prediction_type: PredictionType,
     steps: int | None = None,
     device: torch.device | str | None = None,
+    *,
+    clip_sample: bool = True,
 ):
-    """A fresh diffusers scheduler for ``sampler`` with ``set_timesteps`` done (schedulers keep state)."""
+    """A fresh diffusers scheduler for ``sampler`` with ``set_timesteps`` done (schedulers keep state).
+
+    ``clip_sample``: clamp the predicted x_0 to [-1, 1] (images); False for data of another range (the
+    standardised CLIP embeddings of the unCLIP prior). DPM-Solver++ never clamps.
+    """
     steps = resolve_steps(sampler, steps, schedule.num_timesteps)
     config = {**schedule.scheduler_config(), "prediction_type": prediction_type}
     if sampler == "ddpm":
-        scheduler = DDPMScheduler(**config, variance_type="fixed_small", clip_sample=True)
+        scheduler = DDPMScheduler(**config, variance_type="fixed_small", clip_sample=clip_sample)
     elif sampler == "ddim":
-        scheduler = DDIMScheduler(**config, clip_sample=True)
+        scheduler = DDIMScheduler(**config, clip_sample=clip_sample)
     else:
         scheduler = DPMSolverMultistepScheduler(**config, algorithm_type="dpmsolver++", solver_order=2)
     scheduler.set_timesteps(steps, device=device)
