@@ -161,7 +161,7 @@ class GenerativeModule(pl.LightningModule):
             rank_zero_info("lightning-gen: DDP with find_unused_parameters=True (one phase per network).")
 
     def optimization_step(self, optimizer: Any, loss: torch.Tensor, phase: str, *, step: bool = True) -> None:
-        """One phase of the algorithm: check the loss, zero, backward, clip, step.
+        """One phase of the algorithm: check the loss, zero, backward, step (clipping happens in the step).
 
         Call it inside ``with self.toggled(optimizer):`` (around the phase's forward too), so that only
         ``optimizer``'s parameters take part in the backward.
@@ -169,10 +169,18 @@ class GenerativeModule(pl.LightningModule):
         self.check_finite(loss, phase)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        if self._clip_val is not None:
-            self.clip_gradients(optimizer, gradient_clip_val=self._clip_val, gradient_clip_algorithm=self._clip_algorithm)
         if step:
             optimizer.step()
+
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        """Clip here: Lightning calls this hook inside ``optimizer.step()``, after the precision plugin has
+        unscaled the gradients (``16-mixed``'s GradScaler multiplies the loss by up to 2**16) and before the
+        update, so the threshold applies to the true gradients under every precision. Clipping before
+        ``step()`` would clip the *scaled* gradients, and the scaler would then divide them again: a clipped
+        norm of ``gradient_clip_val / scale`` (issue 12, defect 1). A subclass overriding this hook calls
+        ``super().on_before_optimizer_step(optimizer)``."""
+        if self._clip_val is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=self._clip_val, gradient_clip_algorithm=self._clip_algorithm)
 
     @contextlib.contextmanager
     def toggled(self, optimizer: Any) -> Iterator[None]:
