@@ -5,5 +5,7 @@ of a text-conditional model owns the tokenisation of its prompts.
 """
 
 from lightning_gen.nn.text.base import TextEncoder, TextEncoding
+from lightning_gen.nn.text.tokenizer import BPETokenizer
+from lightning_gen.nn.text.transformer import TransformerTextEncoder
 
-__all__ = ["TextEncoder", "TextEncoding"]
+__all__ = ["BPETokenizer", "TextEncoder", "TextEncoding", "TransformerTextEncoder"]
