@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import torch
 
+from lightning_gen.diffusion import rng
 from lightning_gen.diffusion.schedule import NoiseSchedule
 
 __all__ = ["augment_condition", "random_levels"]
 
 
-def random_levels(batch: int, max_level: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Augmentation levels s ~ U{0, ..., max_level} (B,), long, on the CPU."""
+def random_levels(
+    batch: int, max_level: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """Augmentation levels s ~ U{0, ..., max_level} (B,), long, on ``device`` (drawn on the generator's)."""
     if max_level < 0:
         raise ValueError(f"max_augmentation_level must be >= 0, got {max_level}.")
-    return torch.randint(0, max_level + 1, (batch,), generator=generator)
+    return rng.randint(0, max_level + 1, (batch,), generator=generator, device=device)
 
 
 def augment_condition(
@@ -31,6 +34,6 @@ def augment_condition(
     levels = levels.to(cond.device).long()
     if levels.min() < 0 or levels.max() > schedule.num_timesteps:
         raise ValueError(f"Augmentation levels must lie in [0, {schedule.num_timesteps}], got {levels.tolist()}.")
-    noise = torch.randn(cond.shape, generator=generator, device="cpu" if generator is not None else cond.device)
-    noisy = schedule.q_sample(cond, levels.clamp(min=1) - 1, noise.to(cond))
+    noise = rng.randn(cond.shape, generator=generator, device=cond.device, dtype=cond.dtype)
+    noisy = schedule.q_sample(cond, levels.clamp(min=1) - 1, noise)
     return torch.where(levels.reshape(-1, *([1] * (cond.dim() - 1))) > 0, noisy, cond)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lightning_gen.diffusion import rng
+
 __all__ = ["drop_labels", "guided_output"]
 
 
@@ -18,7 +20,7 @@ def drop_labels(labels: torch.Tensor, null_label: int, p: float, generator: torc
     """``labels`` with each entry replaced by ``null_label`` with probability ``p``."""
     if p <= 0:
         return labels
-    drop = torch.rand(labels.shape, generator=generator).to(labels.device) < p
+    drop = rng.rand(labels.shape, generator=generator, device=labels.device) < p
     return torch.where(drop, torch.full_like(labels, null_label), labels)
 
 

@@ -18,6 +18,7 @@ import torch
 from diffusers import RePaintScheduler
 from tqdm.auto import tqdm
 
+from lightning_gen.diffusion import rng
 from lightning_gen.diffusion.schedule import NoiseSchedule
 from lightning_gen.utils.validation import check_choice
 
@@ -47,8 +48,8 @@ def preset_mask(
     else:
         for i in range(num):
             for _ in range(3):
-                h, w = (int(v) for v in torch.randint(quarter, half + 1, (2,), generator=generator))
-                top, left = (int(v) for v in torch.randint(0, size - max(h, w) + 1, (2,), generator=generator))
+                h, w = rng.randint(quarter, half + 1, (2,), generator=generator, device="cpu").tolist()
+                top, left = rng.randint(0, size - max(h, w) + 1, (2,), generator=generator, device="cpu").tolist()
                 mask[i, :, top : top + h, left : left + w] = 0
     return mask
 
@@ -78,7 +79,7 @@ def repaint(
 ) -> torch.Tensor:
     """RePaint's Algorithm 1: fill the ``mask == 0`` region of ``known`` (N, C, H, W) in [-1, 1]."""
     mask = mask.to(known)
-    x = torch.randn(known.shape, generator=generator, device=known.device)
+    x = rng.randn(known.shape, generator=generator, device=known.device)
     t_last = int(scheduler.timesteps[0]) + 1
     for t in tqdm(scheduler.timesteps.tolist(), desc="repaint", disable=not progress, leave=False):
         if t < t_last:  # reverse step: model for the unknown part, q(x_{t-1} | x_0) for the known part

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_gen.data.transforms import resize
+from lightning_gen.diffusion import rng
 from lightning_gen.diffusion.augmentation import augment_condition, random_levels
 from lightning_gen.diffusion.samplers import SamplingOptions
 from lightning_gen.models.ddpm import DDPM
@@ -72,7 +73,7 @@ class ImageConditionedDDPM(DDPM):
         generator = self.random_generator(options.pop("seed", None))
         condition = condition.to(self.device, torch.float32)
         inputs = self.condition_inputs(condition, generator, self.eval_level if level is None else level)
-        noise = torch.randn(condition.shape[0], *self.image_shape, device=self.device, generator=generator)
+        noise = rng.randn((condition.shape[0], *self.image_shape), generator=generator, device=self.device)
         return self.denoise(noise, inputs, generator=generator, **{"progress": True, **options})
 
     def sample(self, num: int, **options: Any) -> torch.Tensor:
@@ -166,16 +167,16 @@ class SuperResolutionDDPM(ImageConditionedDDPM):
                 f"This super-resolution stage takes {self.denoiser.channels}x{self.low_res_size}x{self.low_res_size} "
                 f"inputs, got {tuple(condition.shape[1:])}."
             )
-        batch = condition.shape[0]
+        batch, device = condition.shape[0], condition.device
         if level is not None:
-            levels = torch.full((batch,), level, dtype=torch.long)
+            levels = torch.full((batch,), level, dtype=torch.long, device=device)
         elif hp.conditioning_augmentation:
-            levels = random_levels(batch, hp.max_augmentation_level, generator)
+            levels = random_levels(batch, hp.max_augmentation_level, generator, device=device)
         else:
-            levels = torch.zeros(batch, dtype=torch.long)
+            levels = torch.zeros(batch, dtype=torch.long, device=device)
         noisy = augment_condition(condition, levels, self.noise_schedule, generator)
         up = F.interpolate(noisy, size=self.denoiser.image_size, mode="bilinear", align_corners=False)
-        return {"cond": up, "cond_level": levels.to(condition.device, torch.float32)}
+        return {"cond": up, "cond_level": levels.float()}
 
     def show_condition(self, condition: torch.Tensor) -> torch.Tensor:
         return F.interpolate(condition.float(), size=self.denoiser.image_size, mode="nearest")

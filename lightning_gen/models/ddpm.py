@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lightning_gen.diffusion import rng
 from lightning_gen.diffusion.guidance import drop_labels, guided_output
 from lightning_gen.diffusion.inpainting import make_repaint_scheduler, repaint
 from lightning_gen.diffusion.objectives import (
@@ -225,7 +226,7 @@ class DDPM(GenerativeModule):
             raise ValueError(f"Number of samples must be >= 1, got {num}.")
         labels = self.sample_labels(num, labels)
         generator = self.random_generator(seed)
-        noise = torch.randn(num, *self.image_shape, device=self.device, generator=generator)
+        noise = rng.randn((num, *self.image_shape), generator=generator, device=self.device)
         inputs = {"labels": labels} if labels is not None else {}
         return self.denoise(
             noise,
