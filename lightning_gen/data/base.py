@@ -151,6 +151,11 @@ class BaseDataModule(pl.LightningDataModule):
         train, val = split_indices(len(dataset), val_fraction, self.seed)  # type: ignore[arg-type]
         return Subset(dataset, train), Subset(dataset, val)
 
+    def train_sampler(self, dataset: Dataset) -> Sampler:
+        """The train loader's sampler: a permutation seeded by (``seed``, epoch). Subclasses may replace it
+        (the captioned datamodules yield ``(index, epoch)`` keys, so each item's caption can depend on the epoch)."""
+        return EpochSeededRandomSampler(dataset, self.seed)
+
     # ----- LightningDataModule hooks -----------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
         """Build the datasets ``stage`` needs (all for None); later calls reuse them."""
@@ -164,7 +169,7 @@ class BaseDataModule(pl.LightningDataModule):
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            sampler=EpochSeededRandomSampler(dataset, self.seed) if train else None,
+            sampler=self.train_sampler(dataset) if train else None,
             drop_last=train,
             # the loader's own generator: creating an iterator then draws nothing from the global RNG
             generator=torch.Generator().manual_seed(self.seed),
