@@ -12,6 +12,7 @@ from lightning_gen.nn.maxout import Maxout, MaxoutDiscriminator
 from lightning_gen.nn.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator
 from lightning_gen.nn.spec import Network, build_network, network_spec
 from lightning_gen.nn.unet import UNetDenoiser
+from lightning_gen.nn.unet_text import TextConditionalUNet
 
 __all__ = [
     "CoupledDiscriminator",
@@ -33,6 +34,7 @@ __all__ = [
     "Network",
     "PatchGANDiscriminator",
     "ResnetGenerator",
+    "TextConditionalUNet",
     "UNetDenoiser",
     "build_network",
     "network_spec",

@@ -22,7 +22,29 @@ from diffusers import UNet2DModel
 
 from lightning_gen.nn.spec import Network
 
-__all__ = ["UNetDenoiser"]
+__all__ = ["UNetDenoiser", "attention_levels"]
+
+
+def attention_levels(
+    image_size: int, widths: tuple[int, ...], attention_resolutions: tuple[int, ...] | list[int], norm_groups: int
+) -> list[bool]:
+    """Check a U-Net's geometry (image_size halved once per extra level, norm_groups dividing every width,
+    attention at existing resolutions) and say which levels get attention (level i works at image_size / 2**i)."""
+    if image_size % 2 ** (len(widths) - 1):
+        raise ValueError(
+            f"image_size={image_size} cannot be halved {len(widths) - 1} times (one per extra level of "
+            f"widths={list(widths)}); use fewer levels or a size divisible by {2 ** (len(widths) - 1)}."
+        )
+    bad = [w for w in widths if w % norm_groups]
+    if bad:
+        raise ValueError(f"norm_groups={norm_groups} must divide every width; it does not divide {bad}.")
+    resolutions = [image_size // 2**i for i in range(len(widths))]
+    unknown = sorted(set(attention_resolutions) - set(resolutions))
+    if unknown:
+        raise ValueError(
+            f"attention_resolutions {unknown} are not resolutions of this U-Net; its levels work at {resolutions}."
+        )
+    return [r in attention_resolutions for r in resolutions]
 
 
 class UNetDenoiser(Network):
@@ -68,23 +90,9 @@ class UNetDenoiser(Network):
                 raise ValueError(f"{name} must be >= 1, got {value}.")
         if cond_channels < 0 or num_classes < 0:
             raise ValueError(f"cond_channels and num_classes must be >= 0, got {cond_channels} and {num_classes}.")
-        if image_size % 2 ** (len(widths) - 1):
-            raise ValueError(
-                f"image_size={image_size} cannot be halved {len(widths) - 1} times (one per extra level of "
-                f"widths={list(widths)}); use fewer levels or a size divisible by {2 ** (len(widths) - 1)}."
-            )
-        bad = [w for w in widths if w % norm_groups]
-        if bad:
-            raise ValueError(f"norm_groups={norm_groups} must divide every width; it does not divide {bad}.")
-        resolutions = [image_size // 2**i for i in range(len(widths))]
-        unknown = sorted(set(attention_resolutions) - set(resolutions))
-        if unknown:
-            raise ValueError(
-                f"attention_resolutions {unknown} are not resolutions of this U-Net; its levels work at {resolutions}."
-            )
+        attention = attention_levels(image_size, widths, attention_resolutions, norm_groups)
         if num_classes and cond_level_input:
             raise ValueError("UNetDenoiser takes either num_classes or cond_level_input, not both.")
-        attention = [r in attention_resolutions for r in resolutions]
         down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in attention)
         up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attention))
         self.image_size = image_size
