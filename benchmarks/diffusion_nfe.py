@@ -73,7 +73,7 @@ def score(
 
 def checkpoint_facts(path: str | Path) -> dict[str, Any]:
     """What a result must say about its model: file, training steps, epoch, model class and options."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     shown = Path(path).resolve()
     repo = Path(__file__).resolve().parents[1]
     return {

@@ -56,7 +56,7 @@ def train_and_evaluate(config: str, root: str, steps: int, batch_size: int, num:
 
     out_dir = WORK_DIR / NAME / config
     previous = out_dir / "checkpoints" / "last.ckpt"
-    resumed_from = torch.load(previous, map_location="cpu", weights_only=False)["global_step"] // 2 if previous.is_file() else 0
+    resumed_from = torch.load(previous, map_location="cpu", weights_only=True)["global_step"] // 2 if previous.is_file() else 0
     if resumed_from > steps:
         raise ValueError(f"{previous} is already at {resumed_from} iterations, past --steps {steps}; delete {out_dir} to start over.")
     resume = ["--ckpt_path", str(previous)] if resumed_from else []

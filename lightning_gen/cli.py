@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pickle
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
@@ -21,7 +24,53 @@ from lightning.pytorch.cli import LightningCLI
 from lightning_gen.commands import COMMANDS
 from lightning_gen.models.base import CHECKPOINT_KEY, GenerativeModule
 
-__all__ = ["LightningGenCLI", "main"]
+__all__ = ["BATCH_COUNT_OPTIONS", "LightningGenCLI", "batch_counts", "main", "read_checkpoint_safely"]
+
+#: Trainer options where Lightning reads an int as a number of batches and a float as a fraction of them.
+BATCH_COUNT_OPTIONS = (
+    "limit_train_batches",
+    "limit_val_batches",
+    "limit_test_batches",
+    "limit_predict_batches",
+    "overfit_batches",
+    "val_check_interval",
+)
+
+
+def batch_counts(trainer: Any) -> None:
+    """Make every integral value of :data:`BATCH_COUNT_OPTIONS` in a parsed ``trainer`` config an ``int``.
+
+    Lightning reads ``limit_val_batches=1`` as one batch and ``1.0`` as all of them, but jsonargparse may
+    parse the ``1`` of a YAML file or of ``--trainer.limit_val_batches=1`` into ``Optional[Union[int, float]]``
+    as ``1.0`` (Lightning #2989, #12678), which silently runs every batch. In lightning-gen's CLI an integral
+    number is therefore always a batch count (``1``, ``1.0``, ``80``), a number in (0, 1) a fraction, and
+    ``null`` (the default) all batches."""
+    for key in BATCH_COUNT_OPTIONS:
+        value = trainer.get(key) if trainer is not None else None
+        if isinstance(value, float) and value.is_integer():
+            trainer[key] = int(value)
+
+
+def read_checkpoint_safely(path: str | Path) -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)``: tensors, numbers, strings and plain containers only, so that
+    loading a file can never run code (full unpickling runs whatever ``__reduce__`` a file carries).
+
+    Raises:
+        ValueError: the file holds other objects (names the first one) or is not a PyTorch checkpoint.
+    """
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu", mmap=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        what = f"a reference to {found.group(1)}" if found else "an object"
+        raise ValueError(
+            f"Refusing to load checkpoint {path}: it holds {what}, which weights-only loading does not allow. lightning-gen reads checkpoints with torch.load(weights_only=True), which restores only "
+            "tensors and plain values, because unpickling anything else can run code. Checkpoints written by "
+            "lightning-gen never need more; this file was written by something else or altered. Load only "
+            "files you trust; see 'Loading checkpoints safely' in README.md."
+        ) from err
+    except (RuntimeError, OSError, EOFError) as err:
+        raise ValueError(f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}: {err}).") from err
 
 
 class LightningGenCLI(LightningCLI):
@@ -44,17 +93,34 @@ class LightningGenCLI(LightningCLI):
             run=run,
         )
 
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        """LightningCLI's parse, then integral batch limits become counts (:func:`batch_counts`)."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        batch_counts((self.config[subcommand] if subcommand else self.config).get("trainer"))
+
+    def before_instantiate_classes(self) -> None:
+        """``--ckpt_path`` is restored with ``weights_only=True`` unless the user explicitly asks otherwise
+        (Lightning leaves the choice to the torch default, which older torch versions set to False)."""
+        config = self.config.get(self.subcommand) if self.subcommand else None
+        if config is not None and "weights_only" in config and config.get("weights_only") is None:
+            config["weights_only"] = True
+
     def _parse_ckpt_path(self) -> None:
         """Lightning's merge of the hyper-parameters of ``--ckpt_path FILE`` into the config, with the model's
         class path taken from ``_class_path`` or, where the hyper-parameters lack it (the DDPM family leaves it
         out, so ``load_from_checkpoint`` can pass them all to ``__init__``; checkpoints of older versions), from
         ``checkpoint["lightning_gen"]["model"]``, so the merge (and the resume) works for every lightning-gen
-        checkpoint. The checkpoint is read once."""
+        checkpoint. The checkpoint is read once, weights-only (:func:`read_checkpoint_safely`); a file that
+        holds anything else stops the command with an error that says so, before any of it is unpickled."""
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
         if not ckpt_path or not Path(ckpt_path).is_file():
             return
-        checkpoint = torch.load(ckpt_path, weights_only=False, map_location="cpu", mmap=True)
+        try:
+            checkpoint = read_checkpoint_safely(ckpt_path)
+        except ValueError as err:
+            self.parser.error(str(err))
         hparams = dict(checkpoint.get("hyper_parameters", {}))
         hparams.pop("_instantiator", None)
         if not hparams:
