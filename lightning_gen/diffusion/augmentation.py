@@ -14,6 +14,7 @@ import torch
 
 from lightning_gen.diffusion import rng
 from lightning_gen.diffusion.schedule import NoiseSchedule
+from lightning_gen.utils.validation import check_range
 
 __all__ = ["augment_condition", "random_levels"]
 
@@ -31,9 +32,8 @@ def augment_condition(
     cond: torch.Tensor, levels: torch.Tensor, schedule: NoiseSchedule, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """``cond`` noised by q(z_s | z) at per-sample ``levels`` (timestep units; 0 leaves the image clean)."""
+    check_range("Augmentation levels", levels, 0, schedule.num_timesteps)  # host tensors only: no device sync
     levels = levels.to(cond.device).long()
-    if levels.min() < 0 or levels.max() > schedule.num_timesteps:
-        raise ValueError(f"Augmentation levels must lie in [0, {schedule.num_timesteps}], got {levels.tolist()}.")
     noise = rng.randn(cond.shape, generator=generator, device=cond.device, dtype=cond.dtype)
     noisy = schedule.q_sample(cond, levels.clamp(min=1) - 1, noise)
     return torch.where(levels.reshape(-1, *([1] * (cond.dim() - 1))) > 0, noisy, cond)

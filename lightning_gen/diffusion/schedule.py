@@ -15,7 +15,7 @@ import torch
 from diffusers import DDPMScheduler
 from torch import nn
 
-from lightning_gen.utils.validation import check_choice
+from lightning_gen.utils.validation import check_choice, check_range
 
 __all__ = ["BetaSchedule", "NoiseSchedule"]
 
@@ -64,8 +64,7 @@ class NoiseSchedule(nn.Module):
         }
 
     def _gather(self, values: torch.Tensor, t: torch.Tensor, ndim: int) -> torch.Tensor:
-        if t.min() < 0 or t.max() >= self.num_timesteps:
-            raise ValueError(f"Timesteps must lie in [0, {self.num_timesteps - 1}], got [{t.min()}, {t.max()}].")
+        check_range("Timesteps", t, 0, self.num_timesteps - 1)  # host tensors only: no device sync per step
         return values[t.long()].reshape(-1, *([1] * (ndim - 1)))  # (B, 1, 1, 1) for images
 
     def q_mean_std(self, x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

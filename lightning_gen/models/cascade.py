@@ -168,6 +168,10 @@ class SuperResolutionDDPM(ImageConditionedDDPM):
                 f"inputs, got {tuple(condition.shape[1:])}."
             )
         batch, device = condition.shape[0], condition.device
+        if level is not None and not 0 <= level <= self.noise_schedule.num_timesteps:  # checked here, once
+            raise ValueError(
+                f"augmentation_level must lie in [0, num_timesteps={self.noise_schedule.num_timesteps}], got {level}."
+            )
         if level is not None:
             levels = torch.full((batch,), level, dtype=torch.long, device=device)
         elif hp.conditioning_augmentation:

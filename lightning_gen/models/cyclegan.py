@@ -165,8 +165,7 @@ class CycleGAN(GenerativeModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real_a, real_b = self.split_batch(batch)
-        if self.image_size.item() == 0:
-            self.image_size.fill_(real_a.shape[-1])
+        self.image_size.fill_(real_a.shape[-1])  # recorded for translate(); a queued write, no device sync
         opt_g, opt_d = self.optimizers()
 
         # Generators: adversarial + cycle consistency + identity; D_A and D_B are frozen

@@ -5,11 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lightning_gen.utils.validation import check_range
+
 __all__ = ["LabelEmbedding"]
 
 
 class LabelEmbedding(nn.Module):
-    """A learned embedding of class labels, checked for range.
+    """A learned embedding of class labels, checked for range when they are on the host (a CUDA tensor's
+    check would stall every step; sampling entry points check labels once, and an out-of-range CUDA label
+    still stops at nn.Embedding's device-side index check).
 
     ``num_classes == 0`` means unconditional: ``forward`` then returns None and rejects labels.
     """
@@ -31,8 +35,5 @@ class LabelEmbedding(nn.Module):
         labels = labels.long().view(-1)
         if labels.numel() != batch_size:
             raise ValueError(f"Got {labels.numel()} labels for a batch of {batch_size}.")
-        if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(
-                f"Labels must lie in [0, {self.num_classes - 1}], got min {int(labels.min())} max {int(labels.max())}."
-            )
+        check_range("Labels", labels, 0, self.num_classes - 1)  # host tensors only: no device sync per step
         return self.embedding(labels)
