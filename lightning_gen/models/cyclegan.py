@@ -12,18 +12,18 @@ from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
 from lightning_gen.nn.image_pool import ImagePool
 from lightning_gen.utils.validation import check_choice, check_positive
 
-__all__ = ["CycleGAN", "Direction", "LinearDecay"]
+__all__ = ["CycleGAN", "Direction", "LinearDecay", "LinearDecayLR"]
 
 Direction = Literal["a2b", "b2a"]
+#: checkpoint entry of the discriminators' image pools (per rank)
+POOLS_KEY = "cyclegan_image_pools"
 
 
 class LinearDecay:
     """LR factor for ``torch.optim.lr_scheduler.LambdaLR``, stepped once per epoch: 1 for the first
     ``start`` epochs, then decreasing linearly so that it would reach 0 one epoch after the last
     (``total``) one, as in the authors' code (``1 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1)``;
-    the paper: 100 constant epochs, then 100 decaying ones).
-
-    A class rather than a lambda so the scheduler's ``state_dict`` (and the checkpoint) keeps it."""
+    the paper: 100 constant epochs, then 100 decaying ones), and 0 (never negative) past ``total``."""
 
     def __init__(self, start: int, total: int) -> None:
         if not 0 <= start <= total:
@@ -31,7 +31,33 @@ class LinearDecay:
         self.start, self.total = start, total
 
     def __call__(self, epoch: int) -> float:
-        return 1.0 - max(0, epoch + 1 - self.start) / (self.total - self.start + 1)
+        return max(0.0, 1.0 - max(0, epoch + 1 - self.start) / (self.total - self.start + 1))
+
+
+class LinearDecayLR(torch.optim.lr_scheduler.LambdaLR):
+    """``LambdaLR`` over a :class:`LinearDecay` whose horizon is the current run's, also after a resume.
+
+    ``LambdaLR.state_dict`` stores its factor's ``start``/``total``; restoring them would keep the horizon
+    of the run that wrote the checkpoint, so a resume with a larger ``trainer.max_epochs`` decayed on the
+    old schedule and went below 0. This scheduler saves and restores only its counters (``last_epoch``,
+    ``base_lrs``) and, on load, sets each group's learning rate to the factor of the resumed epoch under the
+    new horizon (Lightning restores the optimizers, with their old learning rates, before the schedulers)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, decay: LinearDecay) -> None:
+        super().__init__(optimizer, decay)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["lr_lambdas"] = [None] * len(self.lr_lambdas)  # the horizon is the current run's, never saved
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = {**state_dict, "lr_lambdas": [None] * len(self.lr_lambdas)}  # older checkpoints stored them
+        super().load_state_dict(state)
+        lrs = [base * decay(self.last_epoch) for base, decay in zip(self.base_lrs, self.lr_lambdas, strict=True)]
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = lrs
 
 
 class CycleGAN(GenerativeModule):
@@ -125,7 +151,7 @@ class CycleGAN(GenerativeModule):
                 )
             total = 1
         decay = LinearDecay(round(hp.lr_decay_start * total), total)  # start == total: constant
-        schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
+        schedulers = [LinearDecayLR(opt, decay) for opt in (opt_g, opt_d)]
         return [opt_g, opt_d], [{"scheduler": s, "interval": "epoch"} for s in schedulers]
 
     def on_fit_start(self) -> None:
