@@ -46,7 +46,9 @@ def test_overhead_quick_writes_ratio_and_resumes(results_dir: Path) -> None:
     ratios = summary["ratios"]
     assert summary["ratio"] == ratios["lightning"]["cpu_median"] > 0
     assert summary["ratio_wall"] == ratios["lightning"]["wall_median"] > 0
-    assert summary["target_ratio"] == 1.03 and summary["target_met"] == (summary["ratio"] <= 1.03)
+    assert summary["target_ratio"] == 1.03 and summary["target_met"] == (summary["verdict"] == "met")
+    paired = summary["paired_ratios"]
+    assert len(paired) == config["repeats"] and summary["paired_ratio_min"] == min(paired)
     assert ratios["plain"]["cpu_median"] == ratios["plain"]["wall_median"] == 1.0
     for variant in VARIANTS:
         for clock in ("cpu", "wall"):
@@ -66,3 +68,14 @@ def test_overhead_rejects_bad_arguments(results_dir: Path) -> None:
     with pytest.raises(SystemExit):
         main(["overhead", "--steps", "1"])
     assert not list(results_dir.iterdir())
+
+
+def test_noise_verdict_reads_paired_ratios_against_their_spread() -> None:
+    from benchmarks.overhead import noise_verdict
+
+    assert noise_verdict([0.95, 1.09, 1.02], 1.03)["verdict"] == "within noise of 1.0"
+    assert noise_verdict([1.01, 1.02], 1.03)["verdict"] == "met"
+    assert noise_verdict([1.01, 1.02], 1.03)["target_met"] is True
+    assert noise_verdict([1.05, 1.20], 1.03)["verdict"] == "missed"
+    assert noise_verdict([1.01, 1.05], 1.03)["verdict"] == "inconclusive"
+    assert noise_verdict([0.95, 1.09], 1.03)["target_met"] is False
