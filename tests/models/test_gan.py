@@ -1,6 +1,7 @@
 """GAN / ConditionalGAN training mechanics on data the tests make (real Trainer runs on CPU)."""
 
 import glob
+import math
 
 import lightning.pytorch as pl
 import pytest
@@ -127,11 +128,31 @@ def test_sample_shape_range_determinism(tmp_path):
     assert model.training  # sampling restored train mode
 
 
-def test_truncated_sampling_bounds_noise():
+@pytest.mark.parametrize("threshold", [0.5, 1.0, 2.0])
+def test_truncated_noise_is_the_truncated_normal_not_a_clamp(threshold):
+    """Brock et al. (2019) resample |z| > t: the result is N(0, 1) truncated to [-t, t]. A clamp would put
+    mass 2 * (1 - Phi(t)) exactly on +-t and a larger variance; resampling leaves no atom at the bound, keeps
+    the entries already inside untouched, and has the truncated normal's variance
+    1 - 2 t phi(t) / (2 Phi(t) - 1) (a hand computation here, scipy's truncnorm in the KS test)."""
+    from scipy import stats
+
     from lightning_gen.models import truncated_noise
 
-    z = truncated_noise(torch.randn(1000, 8), 0.5, torch.Generator().manual_seed(0))
-    assert z.abs().max() <= 0.5 and z.std() > 0.2
+    z0 = torch.randn(40_000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    z = truncated_noise(z0, threshold, torch.Generator().manual_seed(2))
+    assert z.shape == z0.shape and z.dtype == z0.dtype and z.abs().max() <= threshold
+    inside = z0.abs() <= threshold
+    assert torch.equal(z[inside], z0[inside])  # kept, not redrawn
+    # no atom at the bound: the share within 1e-3 of +-t is the density's, ~2e-3 * pdf(t) / Z, not ~32%
+    normaliser = math.erf(threshold / math.sqrt(2))  # 2 Phi(t) - 1
+    pdf = math.exp(-(threshold**2) / 2) / math.sqrt(2 * math.pi)
+    near_bound = float((z.abs() > threshold - 1e-3).double().mean())
+    assert near_bound < 3 * (2e-3 * pdf / normaliser) + 1e-3
+    variance = 1 - 2 * threshold * pdf / normaliser
+    standard_error = variance * math.sqrt(2 / z.numel()) * 2  # generous: the 4th moment is below Gaussian's
+    assert float(z.var()) == pytest.approx(variance, abs=4 * standard_error)
+    assert abs(float(z.mean())) < 4 * math.sqrt(variance / z.numel())
+    assert stats.kstest(z.numpy(), stats.truncnorm(-threshold, threshold).cdf).pvalue > 1e-3
 
 
 def test_conditional_gan_trains_and_samples_per_class(tmp_path):
