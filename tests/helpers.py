@@ -51,7 +51,8 @@ def trainer(tmp_path: Path, **kwargs: Any) -> pl.Trainer:
 
 
 def state_vector(module: torch.nn.Module) -> torch.Tensor:
-    return torch.cat([t.detach().flatten().float() for t in module.state_dict().values()])
+    # tensors only: extra states such as a text encoder's tokenizer (a JSON string) are not numbers
+    return torch.cat([t.detach().flatten().float() for t in module.state_dict().values() if isinstance(t, torch.Tensor)])
 
 
 class DumpWeights(pl.Callback):

@@ -5,6 +5,7 @@ from lightning_gen.models.base import GenerativeModule, NonFiniteLossError, read
 from lightning_gen.models.bigbigan import BigBiGAN
 from lightning_gen.models.biggan import BigGAN
 from lightning_gen.models.cascade import ImageConditionedDDPM, SuperResolutionDDPM
+from lightning_gen.models.clip import CLIP, clip_fingerprint, load_frozen_clip
 from lightning_gen.models.cogan import CoGAN
 from lightning_gen.models.colorization import ColorizationDDPM
 from lightning_gen.models.conditional_gan import ConditionalGAN
@@ -14,6 +15,7 @@ from lightning_gen.models.gan import GAN, truncated_noise
 from lightning_gen.models.unrolled_gan import UnrolledGAN
 
 __all__ = [
+    "CLIP",
     "GAN",
     "AutoEncoder",
     "CoGAN",
@@ -22,9 +24,11 @@ __all__ = [
     "DDPM",
     "BigBiGAN",
     "BigGAN",
+    "clip_fingerprint",
     "ConditionalGAN",
     "GenerativeModule",
     "ImageConditionedDDPM",
+    "load_frozen_clip",
     "NonFiniteLossError",
     "read_checkpoint_info",
     "SuperResolutionDDPM",
