@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pickle
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
-import torch
 from lightning.pytorch.cli import LightningCLI
 
 from lightning_gen.commands import COMMANDS
 from lightning_gen.models.base import CHECKPOINT_KEY, GenerativeModule
+from lightning_gen.sampling import read_checkpoint_safely
 
-__all__ = ["BATCH_COUNT_OPTIONS", "LightningGenCLI", "batch_counts", "main", "read_checkpoint_safely"]
+__all__ = ["BATCH_COUNT_OPTIONS", "LightningGenCLI", "batch_counts", "main"]
 
 #: Trainer options where Lightning reads an int as a number of batches and a float as a fraction of them.
 BATCH_COUNT_OPTIONS = (
@@ -49,28 +47,6 @@ def batch_counts(trainer: Any) -> None:
         value = trainer.get(key) if trainer is not None else None
         if isinstance(value, float) and value.is_integer():
             trainer[key] = int(value)
-
-
-def read_checkpoint_safely(path: str | Path) -> dict[str, Any]:
-    """``torch.load(path, weights_only=True)``: tensors, numbers, strings and plain containers only, so that
-    loading a file can never run code (full unpickling runs whatever ``__reduce__`` a file carries).
-
-    Raises:
-        ValueError: the file holds other objects (names the first one) or is not a PyTorch checkpoint.
-    """
-    try:
-        return torch.load(path, weights_only=True, map_location="cpu", mmap=True)
-    except pickle.UnpicklingError as err:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
-        what = f"a reference to {found.group(1)}" if found else "an object"
-        raise ValueError(
-            f"Refusing to load checkpoint {path}: it holds {what}, which weights-only loading does not allow. lightning-gen reads checkpoints with torch.load(weights_only=True), which restores only "
-            "tensors and plain values, because unpickling anything else can run code. Checkpoints written by "
-            "lightning-gen never need more; this file was written by something else or altered. Load only "
-            "files you trust; see 'Loading checkpoints safely' in README.md."
-        ) from err
-    except (RuntimeError, OSError, EOFError) as err:
-        raise ValueError(f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}: {err}).") from err
 
 
 class LightningGenCLI(LightningCLI):

@@ -1,19 +1,23 @@
-"""``lightning-gen sample``: images from a checkpoint alone."""
+"""``lightning-gen sample``: samples from a checkpoint alone (image grids, scatter plots of 2-D points, raw values)."""
 
 from __future__ import annotations
 
 import argparse
 
 from lightning_gen.commands.common import add_device_argument, positive_int, resolve_device
-from lightning_gen.sampling import load_model, sample_options, save_samples
+from lightning_gen.sampling import data_modes, load_model, sample_options, save_samples
 
-DESCRIPTION = "Sample images from a lightning-gen checkpoint (no config needed)."
+DESCRIPTION = "Sample from a lightning-gen checkpoint (no config needed)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ckpt", required=True, action="append", help="checkpoint path (repeat to chain a cascade)")
     parser.add_argument("--num", type=positive_int, default=64, help="number of samples (>= 1)")
-    parser.add_argument("--out", required=True, help="FILE.png for a grid, or a folder for one PNG per sample")
+    parser.add_argument(
+        "--out", required=True,
+        help="FILE.png: a grid of images, or a scatter plot of 2-D points (with the data's modes when the "
+        "checkpoint records them); FILE.pt, .npy or .csv: the raw samples (any model); a folder: one PNG per image",
+    )
     parser.add_argument("--seed", type=int, default=0, help="same seed, same images")
     parser.add_argument("--label", type=int, default=None, help="class label (conditional models)")
     parser.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA ones")
@@ -46,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         from lightning_gen.sampling import sample_chain
 
         images = sample_chain(models, args.num, seed=args.seed, use_ema=not args.no_ema, **options)
-    written = save_samples(images, args.out, nrow=args.nrow)
+    modes = data_modes(args.ckpt[0]) if images.dim() == 2 else None
+    written = save_samples(images, args.out, nrow=args.nrow, modes=modes)
     where = written[0] if len(written) == 1 else f"{len(written)} files in {args.out}"
     print(f"Wrote {args.num} samples to {where}")
     return 0

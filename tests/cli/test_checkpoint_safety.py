@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_gen.cli import main, read_checkpoint_safely
+from lightning_gen.cli import main
+from lightning_gen.sampling import read_checkpoint_safely
 from tests.conftest import REPO_ROOT
 
 
