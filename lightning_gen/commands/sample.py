@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", type=int, default=None, help="class label (conditional models)")
     parser.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA ones")
     parser.add_argument("--truncation", type=float, default=None, help="truncation threshold for z (GANs)")
+    parser.add_argument(
+        "--standing-stats", type=positive_int, default=None, metavar="N",
+        help="GANs with BatchNorm: recompute its statistics over N batches of noise first (BigGAN's standing statistics)",
+    )
     parser.add_argument("--sampler", default=None, help="diffusion sampler: ddpm, ddim or dpmpp")
     parser.add_argument("--steps", type=positive_int, default=None, help="diffusion sampling steps")
     parser.add_argument("--eta", type=float, default=None, help="DDIM eta")
@@ -44,9 +48,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if len(models) == 1:
         model = models[0]
-        kwargs = sample_options(model, **options)
+        kwargs = sample_options(model, **options, standing_stats=args.standing_stats)
         images = model.sample(args.num, seed=args.seed, use_ema=not args.no_ema, batch_size=args.batch_size, **kwargs)
     else:
+        if args.standing_stats is not None:
+            raise ValueError("--standing-stats applies to one GAN checkpoint, not to a cascade of --ckpt stages.")
         from lightning_gen.sampling import sample_chain
 
         images = sample_chain(models, args.num, seed=args.seed, use_ema=not args.no_ema, **options)

@@ -10,6 +10,7 @@ from torch import nn
 from lightning_gen.losses import AdversarialLoss, discriminator_loss, generator_loss, random_real_targets
 from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
 from lightning_gen.nn.ema import EMA
+from lightning_gen.nn.standing_stats import standing_statistics
 from lightning_gen.utils.validation import check_choice
 
 __all__ = ["GAN"]
@@ -173,6 +174,7 @@ class GAN(GenerativeModule):
         use_ema: bool = True,
         truncation: float | None = None,
         batch_size: int = 256,
+        standing_stats: int = 0,
     ) -> torch.Tensor:
         """``num`` samples in [-1, 1], shape (num, C, H, W) (or (num, D) for vector data).
 
@@ -181,15 +183,29 @@ class GAN(GenerativeModule):
             seed: makes the noise, hence the samples, reproducible.
             use_ema: sample from the EMA generator when the model keeps one.
             truncation: resample |z| entries above this threshold (truncation trick, Brock et al. 2019).
+            standing_stats: first recompute the sampling generator's BatchNorm statistics over this many batches
+                of ``batch_size`` noise vectors (standing statistics, Brock et al. 2019; labels cycle through the
+                classes); its previous statistics are restored afterwards. 0: use the stored statistics.
         """
         if num < 1:
             raise ValueError(f"Number of samples must be >= 1, got {num}.")
+        if standing_stats < 0:
+            raise ValueError(f"standing_stats must be >= 0 (batches of noise), got {standing_stats}.")
         rng = self.random_generator(seed)
         z = torch.randn(num, self.generator.latent_dim, device=self.device, generator=rng)
         if truncation is not None:
             z = truncated_noise(z, truncation, rng)
         labels = self.sample_labels(num, labels)
-        return self.generate(z, labels, use_ema=use_ema, batch_size=batch_size)
+        stats_rng = self.random_generator(None if seed is None else seed + 1)  # not the samples' z stream
+
+        def standing_inputs(_: int) -> tuple[torch.Tensor, ...]:
+            zs = torch.randn(batch_size, self.generator.latent_dim, device=self.device, generator=stats_rng)
+            zs = zs if truncation is None else truncated_noise(zs, truncation, stats_rng)
+            ys = self.sample_labels(batch_size, None)
+            return (zs,) if ys is None else (zs, ys)
+
+        with standing_statistics(self.sampler_network(use_ema), standing_inputs, standing_stats):
+            return self.generate(z, labels, use_ema=use_ema, batch_size=batch_size)
 
     def sample_labels(self, num: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:
         if labels is not None:
