@@ -13,7 +13,7 @@ from torch import nn
 
 from lightning_gen.diffusion import rng
 
-__all__ = ["drop_labels", "guided_output"]
+__all__ = ["drop_labels", "dropout_mask", "guided_output", "null_mask_guided_output"]
 
 
 def drop_labels(labels: torch.Tensor, null_label: int, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -31,5 +31,28 @@ def guided_output(
     both = denoiser(
         torch.cat([x_t, x_t]), torch.cat([t, t]), labels=torch.cat([labels, torch.full_like(labels, null_label)])
     )
+    cond, uncond = both.chunk(2)
+    return uncond + scale * (cond - uncond)
+
+
+def dropout_mask(batch: int, p: float, generator: torch.Generator | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+    """(batch,) bool, each entry True with probability ``p``: the rows whose condition (a caption, an image
+    embedding) a denoiser with a learned null embedding replaces by it (its ``null_mask`` input)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"The condition dropout probability must be in [0, 1), got {p}.")
+    if p <= 0:
+        return torch.zeros(batch, dtype=torch.bool, device=device)
+    return torch.rand(batch, generator=generator, device=generator.device if generator is not None else device).to(device) < p
+
+
+def null_mask_guided_output(
+    denoiser: nn.Module, x_t: torch.Tensor, t: torch.Tensor, inputs: dict[str, torch.Tensor], *, scale: float
+) -> torch.Tensor:
+    """Guidance for a denoiser whose unconditional branch is its null embedding (``null_mask=True`` rows):
+    both halves take the same per-sample ``inputs``, the second half with the condition nulled."""
+    batch = x_t.shape[0]
+    doubled = {name: torch.cat([value, value]) for name, value in inputs.items()}
+    null_mask = torch.arange(2 * batch, device=x_t.device) >= batch
+    both = denoiser(torch.cat([x_t, x_t]), torch.cat([t, t]), **doubled, null_mask=null_mask)
     cond, uncond = both.chunk(2)
     return uncond + scale * (cond - uncond)

@@ -5,6 +5,12 @@
 - ``ddim``: Song, Meng & Ermon (2021), Eq. (12); ``eta`` = 0 is deterministic, 1 recovers DDPM's variance.
 - ``dpmpp``: DPM-Solver++(2M), Lu et al. (2022), second-order multistep in data-prediction form.
 
+All three are set up alike: the same timesteps for a given number of steps, "trailing" spacing
+(Lin et al., 2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed", Table 2: the first step
+is t = T - 1, where x_T ~ N(0, I) is drawn, instead of diffusers' "leading" T - T/steps, e.g. t = 980 for
+DDIM-50, or "linspace"), and the same static clipping of the predicted x_0 to [-1, 1] (for DPM-Solver++
+through diffusers' thresholding with its cap at 1, which is exactly the clamp).
+
 :func:`run_sampler` is the whole loop (~15 lines): the caller supplies ``model_fn(x_t, t) -> output``
 (guidance, conditioning images and EMA choice live there), so one loop serves every model.
 """
@@ -20,9 +26,19 @@ from tqdm.auto import tqdm
 
 from lightning_gen.diffusion.objectives import PredictionType
 from lightning_gen.diffusion.schedule import NoiseSchedule
+from lightning_gen.diffusion.thresholding import scheduler_thresholding
 from lightning_gen.utils.validation import check_choice
 
-__all__ = ["DEFAULT_STEPS", "ModelFn", "Sampler", "SamplingOptions", "make_scheduler", "resolve_steps", "run_sampler"]
+__all__ = [
+    "DEFAULT_STEPS",
+    "TIMESTEP_SPACING",
+    "ModelFn",
+    "Sampler",
+    "SamplingOptions",
+    "make_scheduler",
+    "resolve_steps",
+    "run_sampler",
+]
 
 Sampler = Literal["ddpm", "ddim", "dpmpp"]
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -40,6 +56,9 @@ class SamplingOptions(TypedDict, total=False):
     eta: float  # DDIM stochasticity (0: deterministic)
     progress: bool  # tqdm progress bar (default True)
 
+
+#: how every sampler spaces its ``steps`` timesteps over [0, T - 1] (Lin et al., 2024)
+TIMESTEP_SPACING = "trailing"
 
 #: steps used when ``steps=None`` (None = all T timesteps)
 DEFAULT_STEPS: dict[str, int | None] = {"ddpm": None, "ddim": 50, "dpmpp": 20}
@@ -62,20 +81,29 @@ def make_scheduler(
     device: torch.device | str | None = None,
     *,
     clip_sample: bool = True,
+    dynamic_threshold: float | None = None,
 ):
     """A fresh diffusers scheduler for ``sampler`` with ``set_timesteps`` done (schedulers keep state).
 
     ``clip_sample``: clamp the predicted x_0 to [-1, 1] (images); False for data of another range (the
-    standardised CLIP embeddings of the unCLIP prior). DPM-Solver++ never clamps.
+    standardised CLIP embeddings of the unCLIP prior); the same for every sampler.
+    ``dynamic_threshold``: Imagen's dynamic thresholding of the predicted x_0 at that percentile instead
+    (:mod:`~lightning_gen.diffusion.thresholding`; every sampler, DPM-Solver++ included).
     """
     steps = resolve_steps(sampler, steps, schedule.num_timesteps)
-    config = {**schedule.scheduler_config(), "prediction_type": prediction_type}
+    config = {**schedule.scheduler_config(), "prediction_type": prediction_type, **scheduler_thresholding(dynamic_threshold)}
     if sampler == "ddpm":
-        scheduler = DDPMScheduler(**config, variance_type="fixed_small", clip_sample=clip_sample)
+        scheduler = DDPMScheduler(
+            **config, variance_type="fixed_small", clip_sample=clip_sample, timestep_spacing=TIMESTEP_SPACING
+        )
     elif sampler == "ddim":
-        scheduler = DDIMScheduler(**config, clip_sample=clip_sample)
+        scheduler = DDIMScheduler(**config, clip_sample=clip_sample, timestep_spacing=TIMESTEP_SPACING)
     else:
-        scheduler = DPMSolverMultistepScheduler(**config, algorithm_type="dpmsolver++", solver_order=2)
+        # DPM-Solver++ has no clip_sample; thresholding with s capped at 1 is the clamp to [-1, 1]
+        clamp = {"thresholding": True, "sample_max_value": 1.0} if clip_sample else {}
+        scheduler = DPMSolverMultistepScheduler(
+            **{**clamp, **config}, algorithm_type="dpmsolver++", solver_order=2, timestep_spacing=TIMESTEP_SPACING
+        )
     scheduler.set_timesteps(steps, device=device)
     return scheduler
 

@@ -12,6 +12,7 @@ from lightning_gen.models.conditional_gan import ConditionalGAN
 from lightning_gen.models.cyclegan import CycleGAN
 from lightning_gen.models.ddpm import DDPM
 from lightning_gen.models.gan import GAN, truncated_noise
+from lightning_gen.models.text_to_image import TextSuperResolutionDDPM, TextToImageDDPM
 from lightning_gen.models.unrolled_gan import UnrolledGAN
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "NonFiniteLossError",
     "read_checkpoint_info",
     "SuperResolutionDDPM",
+    "TextSuperResolutionDDPM",
+    "TextToImageDDPM",
     "truncated_noise",
     "UnrolledGAN",
 ]

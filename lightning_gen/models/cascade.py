@@ -63,16 +63,22 @@ class ImageConditionedDDPM(DDPM):
 
     @torch.inference_mode()
     def generate_from(
-        self, condition: torch.Tensor, *, level: int | None = None, **options: Unpack[SamplingOptions]
+        self,
+        condition: torch.Tensor,
+        *,
+        level: int | None = None,
+        extra_inputs: dict[str, torch.Tensor] | None = None,
+        **options: Unpack[SamplingOptions],
     ) -> torch.Tensor:
         """Sample x ~ p(x | condition) for a batch of conditions; returns (N, C, H, W) in [-1, 1].
 
-        ``level``: the condition's augmentation level (None: the model's own); ``options``: see
+        ``level``: the condition's augmentation level (None: the model's own); ``extra_inputs``: further
+        per-sample denoiser inputs (a text-conditional stage's prompt encodings); ``options``: see
         :class:`~lightning_gen.diffusion.SamplingOptions` (defaults as in :meth:`DDPM.sample`).
         """
         generator = self.random_generator(options.pop("seed", None))
         condition = condition.to(self.device, torch.float32)
-        inputs = self.condition_inputs(condition, generator, self.eval_level if level is None else level)
+        inputs = {**self.condition_inputs(condition, generator, self.eval_level if level is None else level), **(extra_inputs or {})}
         noise = rng.randn((condition.shape[0], *self.image_shape), generator=generator, device=self.device)
         return self.denoise(noise, inputs, generator=generator, **{"progress": True, **options})
 
@@ -98,8 +104,14 @@ class ImageConditionedDDPM(DDPM):
         if x0 is None:
             return torch.empty(0)
         condition = self.condition_from_image(x0)
-        out = self.generate_from(condition, seed=hp.val_seed, sampler=hp.val_sampler, steps=hp.val_steps, progress=False)
+        out = self.generate_from(
+            condition, **self.grid_options(), seed=hp.val_seed, sampler=hp.val_sampler, steps=hp.val_steps, progress=False
+        )
         return torch.cat([self.show_condition(condition), out, x0.float()])
+
+    def grid_options(self) -> dict[str, Any]:
+        """Further :meth:`generate_from` arguments of the validation grid (a text-conditional stage: captions)."""
+        return {}
 
 
 class SuperResolutionDDPM(ImageConditionedDDPM):

@@ -17,7 +17,7 @@ from lightning_gen.diffusion.objectives import (
     to_epsilon,
     training_target,
 )
-from lightning_gen.diffusion.samplers import Sampler, make_scheduler, resolve_steps, run_sampler
+from lightning_gen.diffusion.samplers import ModelFn, Sampler, make_scheduler, resolve_steps, run_sampler
 from lightning_gen.diffusion.schedule import BetaSchedule, NoiseSchedule
 from lightning_gen.losses import reconstruction_loss
 from lightning_gen.models.base import ClipAlgorithm, GenerativeModule, constructor_arguments
@@ -142,9 +142,13 @@ class DDPM(GenerativeModule):
         return {"labels": drop_labels(labels, self.denoiser.null_label, p, generator)}
 
     # ------------------------------------------------------------------ training (Algorithm 1)
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """What the optimizer trains: the denoiser (subclasses add jointly trained networks)."""
+        return list(self.denoiser.parameters())
+
     def configure_optimizers(self):
         hp = self.hparams
-        opt = torch.optim.AdamW(self.denoiser.parameters(), lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
+        opt = torch.optim.AdamW(self.trainable_parameters(), lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
         warmup = max(1, hp.warmup_steps)
         scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup))
         return {"optimizer": opt, "lr_scheduler": scheduler}
@@ -252,38 +256,31 @@ class DDPM(GenerativeModule):
         steps: int | None = None,
         eta: float = 0.0,
         guidance_scale: float | None = None,
+        dynamic_threshold: float | None = None,
         generator: torch.Generator | None = None,
         progress: bool = False,
     ) -> torch.Tensor:
         """Run the reverse process from ``noise`` (N, C, H, W) in batches; ``inputs`` are per-sample denoiser
-        inputs (labels, conditioning images) sliced with the batch. Returns x_0 clamped to [-1, 1]."""
+        inputs (labels, conditioning images) sliced with the batch. Returns x_0 clamped to [-1, 1].
+        ``dynamic_threshold``: Imagen's dynamic thresholding percentile of the predicted x_0 (None: static
+        clipping)."""
         check_choice("sampler", sampler, Sampler)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
         if eta and sampler != "ddim":
             raise ValueError(f"eta={eta} applies to the DDIM sampler only; use --sampler ddim or drop --eta.")
         if guidance_scale is not None:
-            if "labels" not in inputs:
-                raise ValueError("guidance_scale needs a class-conditional model (classifier-free guidance).")
-            if not self.label_dropout:
-                raise ValueError(
-                    "This model was trained with label_dropout=0, so its unconditional branch is untrained and "
-                    "classifier-free guidance would be meaningless; drop --guidance-scale or train with label_dropout > 0."
-                )
+            self.check_guidance(inputs)
         network = self.sampler_network(use_ema)
         outputs = []
         with self.eval_mode(network):
             for start in range(0, noise.shape[0], batch_size):
                 batch_inputs = {k: v[start : start + batch_size] for k, v in inputs.items()}
-
-                def model_fn(x: torch.Tensor, t: torch.Tensor, batch_inputs=batch_inputs) -> torch.Tensor:
-                    if guidance_scale is None:
-                        return network(x, t, **batch_inputs)
-                    return guided_output(
-                        network, x, t, batch_inputs["labels"], scale=guidance_scale, null_label=network.null_label
-                    )
-
-                scheduler = make_scheduler(sampler, self.noise_schedule, self.hparams.prediction_type, steps, self.device)
+                model_fn = self.model_function(network, batch_inputs, guidance_scale)
+                scheduler = make_scheduler(
+                    sampler, self.noise_schedule, self.hparams.prediction_type, steps, self.device,
+                    dynamic_threshold=dynamic_threshold,
+                )
                 x0 = run_sampler(
                     model_fn,
                     noise[start : start + batch_size],
@@ -295,6 +292,25 @@ class DDPM(GenerativeModule):
                 )
                 outputs.append(x0.clamp(-1.0, 1.0))
         return torch.cat(outputs).float()
+
+    def check_guidance(self, inputs: dict[str, torch.Tensor]) -> None:
+        """Raise unless classifier-free guidance applies to a sampling run with these denoiser ``inputs``."""
+        if "labels" not in inputs:
+            raise ValueError("guidance_scale needs a class-conditional model (classifier-free guidance).")
+        if not self.label_dropout:
+            raise ValueError(
+                "This model was trained with label_dropout=0, so its unconditional branch is untrained and "
+                "classifier-free guidance would be meaningless; drop --guidance-scale or train with label_dropout > 0."
+            )
+
+    def model_function(
+        self, network: nn.Module, inputs: dict[str, torch.Tensor], guidance_scale: float | None
+    ) -> ModelFn:
+        """``(x_t, t) -> output`` of ``network`` for one batch of per-sample ``inputs``; with classifier-free
+        guidance when ``guidance_scale`` is set (subclasses with another condition override it)."""
+        if guidance_scale is None:
+            return lambda x, t: network(x, t, **inputs)
+        return lambda x, t: guided_output(network, x, t, inputs["labels"], scale=guidance_scale, null_label=network.null_label)
 
     @torch.inference_mode()
     def inpaint(
