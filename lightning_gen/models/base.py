@@ -20,6 +20,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
 import lightning_gen
+from lightning_gen.models.finite_guard import FiniteGuard, NonFiniteLossError
 from lightning_gen.nn.ema import EMA
 from lightning_gen.nn.spec import build_network, network_spec, resolve_class_path
 from lightning_gen.utils.validation import check_choice
@@ -28,10 +29,6 @@ __all__ = ["CHECKPOINT_KEY", "GenerativeModule", "NonFiniteLossError", "read_che
 
 CHECKPOINT_KEY = "lightning_gen"
 ClipAlgorithm = Literal["norm", "value"]
-
-
-class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or infinite; raised before the bad gradients reach any weight."""
 
 
 def read_checkpoint_info(path: str | Path | IO[bytes]) -> dict[str, Any]:
@@ -78,6 +75,7 @@ class GenerativeModule(pl.LightningModule):
         self.automatic_optimization = False
         self._clip_val = gradient_clip_val
         self._clip_algorithm = gradient_clip_algorithm
+        self._finite_guard = FiniteGuard()
 
     # ------------------------------------------------------------------ hyper-parameters and checkpoints
     def _save_hparams(self) -> None:
@@ -165,11 +163,19 @@ class GenerativeModule(pl.LightningModule):
 
         Call it inside ``with self.toggled(optimizer):`` (around the phase's forward too), so that only
         ``optimizer``'s parameters take part in the backward.
+
+        A NaN/inf loss raises :class:`NonFiniteLossError` before the step, on every DDP rank at once, without a
+        per-phase stall of the accelerator: see :mod:`lightning_gen.models.finite_guard`. With ``step=False``
+        the check waits for the step of the next ``optimization_step`` on ``optimizer``.
         """
-        self.check_finite(loss, phase)
+        trainer = self._trainer
+        world_size = trainer.world_size if trainer is not None else 1
+        self._finite_guard.watch(optimizer, loss, phase, self.global_rank, world_size)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if step:
+            self._finite_guard.raise_if_bad(optimizer, step=self.global_step, epoch=self.current_epoch,
+                                            rank=self.global_rank)
             optimizer.step()
 
     def on_before_optimizer_step(self, optimizer: Any) -> None:
@@ -205,15 +211,6 @@ class GenerativeModule(pl.LightningModule):
             return True
         connector = getattr(trainer, "_logger_connector", None)
         return bool(getattr(connector, "should_update_logs", True) or trainer.fast_dev_run)
-
-    def check_finite(self, loss: torch.Tensor, phase: str) -> None:
-        if not torch.isfinite(loss.detach()).all():
-            raise NonFiniteLossError(
-                f"The {phase} loss is {loss.detach().float().item()} at global step {self.global_step} "
-                f"(epoch {self.current_epoch}). Training stopped before the bad update; checkpoints saved so far "
-                "are untouched. Lower the learning rate, enable gradient clipping (model.gradient_clip_val), "
-                "or check the data for NaN/inf values."
-            )
 
     # ------------------------------------------------------------------ sampling helpers
     def sampler_network(self, use_ema: bool = True) -> nn.Module:
