@@ -15,9 +15,8 @@ from typing import IO, Any, ClassVar, Literal
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.strategies import DDPStrategy
-from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 import lightning_gen
 from lightning_gen.models.finite_guard import FiniteGuard, NonFiniteLossError
@@ -150,13 +149,29 @@ class GenerativeModule(pl.LightningModule):
         return model
 
     # ------------------------------------------------------------------ training plumbing
-    def setup(self, stage: str) -> None:
-        # One DDP wrapper holds all networks (Lightning issues #20328, #20866); each phase's backward
-        # reaches only its own network, so DDP must be told to look for unused parameters.
-        strategy = self.trainer.strategy if self._trainer is not None else None
-        if isinstance(strategy, DDPStrategy) and "find_unused_parameters" not in strategy._ddp_kwargs:
-            strategy._ddp_kwargs["find_unused_parameters"] = True
-            rank_zero_info("lightning-gen: DDP with find_unused_parameters=True (one phase per network).")
+    def check_ddp_setup(self) -> None:
+        """Refuse DDP without ``find_unused_parameters`` for a model with several optimisers, with the fix.
+
+        One DDP wrapper holds all networks (Lightning issues #20328, #20866), and each phase's backward reaches
+        only the networks of its optimiser (``toggled`` freezes the others), so DDP must look for unused
+        parameters, or it fails at the second iteration with "Expected to have finished reduction". That
+        search costs a traversal of the autograd graph per backward, so single-optimiser models (DDPM, the
+        autoencoders, the cascade stages) keep DDP's default (False) under a plain ``strategy="ddp"``. The
+        setting is the user's, through Lightning's public routes (``strategy="ddp_find_unused_parameters_true"``
+        or ``DDPStrategy(find_unused_parameters=True)``); this check reads it from the DDP wrapper's public
+        ``find_unused_parameters`` and is called once, at the first :meth:`optimization_step`, on every rank
+        alike."""
+        wrapper = self.trainer.strategy.model if self._trainer is not None else None
+        if not isinstance(wrapper, DistributedDataParallel) or wrapper.find_unused_parameters:
+            return
+        optimizers = len(self.trainer.optimizers)
+        if optimizers > 1:
+            raise RuntimeError(
+                f"{type(self).__name__} trains {optimizers} optimisers in turn, and each phase's backward reaches "
+                "only its own networks, which DDP must be told: pass --trainer.strategy "
+                "ddp_find_unused_parameters_true (in Python: Trainer(strategy='ddp_find_unused_parameters_true') "
+                "or DDPStrategy(find_unused_parameters=True)) instead of a plain 'ddp'."
+            )
 
     def optimization_step(self, optimizer: Any, loss: torch.Tensor, phase: str, *, step: bool = True) -> None:
         """One phase of the algorithm: check the loss, zero, backward, step (clipping happens in the step).
@@ -169,6 +184,9 @@ class GenerativeModule(pl.LightningModule):
         the check waits for the step of the next ``optimization_step`` on ``optimizer``.
         """
         trainer = self._trainer
+        if trainer is not None and getattr(self, "_ddp_checked_for", None) != id(trainer.strategy):
+            self.check_ddp_setup()
+            self._ddp_checked_for = id(trainer.strategy)
         world_size = trainer.world_size if trainer is not None else 1
         self._finite_guard.watch(optimizer, loss, phase, self.global_rank, world_size)
         optimizer.zero_grad(set_to_none=True)

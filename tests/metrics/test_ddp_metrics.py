@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent(
     model = UnrolledGAN(g, d, unroll_steps=2)
     data = MNISTDataModule(root, image_size=32, batch_size=8, limit=64)
     quality = SampleQuality(metrics=("fid", "pr", "kid", "is"), feature_net="mnist", num_samples=num, seed=0)
-    trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_epochs=1, limit_train_batches=2,
+    trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp_find_unused_parameters_true", max_epochs=1, limit_train_batches=2,
                          limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, callbacks=[quality])
     trainer.fit(model, data)

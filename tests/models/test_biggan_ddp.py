@@ -1,5 +1,6 @@
-"""BigGAN and BigBiGAN under 2-process DDP on CPU: a real ``Trainer.fit`` (``strategy="ddp", devices=2``) on
-real MNIST digits; both ranks must end with identical weights.
+"""BigGAN and BigBiGAN under 2-process DDP on CPU: a real ``Trainer.fit``
+(``strategy="ddp_find_unused_parameters_true", devices=2``) on real MNIST digits; both ranks must end with
+identical weights.
 
 The fit runs in a subprocess script (Lightning re-launches that script for rank 1); one script fits both
 models, one after the other, to pay the process start-up once. BatchNorm running statistics are per-rank
@@ -48,7 +49,7 @@ SCRIPT = textwrap.dedent(
         model = build()
         initial = {k: v.detach().clone() for k, v in model.named_parameters()}
         trainer = pl.Trainer(
-            strategy="ddp", devices=2, accelerator="cpu", max_epochs=1, limit_val_batches=0,
+            strategy="ddp_find_unused_parameters_true", devices=2, accelerator="cpu", max_epochs=1, limit_val_batches=0,
             num_sanity_val_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
             enable_model_summary=False,
         )
