@@ -205,10 +205,17 @@ def test_nan_loss_stops_with_phase_and_step_and_keeps_checkpoint(tmp_path):
 
 
 class GradNormRecorder(pl.Callback):
+    """The gradient norm each optimiser step applied (read by a step post-hook: the model clips in its
+    on_before_optimizer_step, which runs inside step() and after the callbacks' own hook)."""
+
     def __init__(self):
         self.norms = []
 
-    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+    def on_train_start(self, trainer, pl_module):
+        for optimizer in trainer.optimizers:
+            optimizer.register_step_post_hook(self.record)
+
+    def record(self, optimizer, args, kwargs):
         grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         self.norms.append(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item())
 
