@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import pickle
 import re
 from pathlib import Path
@@ -26,8 +27,12 @@ from lightning_gen.utils.images import save_grid
 from lightning_gen.utils.scatter import save_scatter
 
 __all__ = [
+    "EXPORT_DESCRIPTION",
+    "EXPORT_FORMAT",
+    "EXPORT_WEIGHTS",
     "RAW_SUFFIXES",
     "data_modes",
+    "load_export",
     "load_model",
     "read_checkpoint_safely",
     "sample_chain",
@@ -36,6 +41,10 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: ``lightning-gen export``'s folder: a JSON description and the weights (no pickle anywhere)
+EXPORT_FORMAT = "lightning-gen-export/1"
+EXPORT_DESCRIPTION = "lightning_gen.json"
+EXPORT_WEIGHTS = "model.safetensors"
 #: files that hold the raw sample values: a tensor (torch.save), a NumPy array, comma-separated rows
 RAW_SUFFIXES = (".pt", ".npy", ".csv")
 
@@ -71,7 +80,10 @@ def data_modes(ckpt: str | Path) -> torch.Tensor | None:
 
     Lightning stores a datamodule's ``state_dict()`` in the checkpoint under the datamodule's class name;
     datamodules that know their modes (:class:`~lightning_gen.data.ToyDataModule`) put them there as
-    ``{"modes": (K, D) tensor, ...}``."""
+    ``{"modes": (K, D) tensor, ...}``. ``ckpt`` may be an export folder (the modes are in its JSON)."""
+    if Path(ckpt).is_dir():  # an export: its description carries them
+        modes = json.loads((Path(ckpt) / EXPORT_DESCRIPTION).read_text()).get("data_modes")
+        return torch.tensor(modes) if modes else None
     checkpoint = read_checkpoint_safely(ckpt)
     for value in checkpoint.values():
         if isinstance(value, dict) and isinstance(value.get("modes"), torch.Tensor) and value["modes"].dim() == 2:
@@ -80,23 +92,74 @@ def data_modes(ckpt: str | Path) -> torch.Tensor | None:
 
 
 def load_model(ckpt: str | Path, map_location: str | torch.device = "cpu") -> GenerativeModule:
-    """Rebuild the model of a lightning-gen checkpoint (class, networks, weights, EMA) in eval mode.
+    """Rebuild the model of a lightning-gen checkpoint (class, networks, weights, EMA) in eval mode; ``ckpt``
+    may also be a folder written by ``lightning-gen export`` (:func:`load_export`).
 
     Raises:
         FileNotFoundError: no such file.
         ValueError: not a lightning-gen checkpoint, or its model class cannot be imported.
     """
+    if Path(ckpt).is_dir():
+        return load_export(ckpt, map_location=map_location)
     info = read_checkpoint_info(ckpt)
-    class_path = info.get("model", "")
+    cls = _model_class(info.get("model", ""), ckpt)
+    model = cls.load_from_checkpoint(ckpt, map_location=map_location)
+    return model.eval()
+
+
+def load_export(directory: str | Path, map_location: str | torch.device = "cpu") -> GenerativeModule:
+    """The model of a ``lightning-gen export`` folder: built from its JSON description, weights from
+    safetensors (nothing is unpickled). The sampling network and its EMA copy both hold the exported
+    average, so ``sample`` gives what the checkpoint's EMA network gives for the same seed.
+
+    Raises:
+        FileNotFoundError: the folder lacks the export's files.
+        ValueError: another format, or the weights do not fit the described networks.
+    """
+    from safetensors.torch import load_file
+
+    from lightning_gen.nn.ema import EMA
+    from lightning_gen.nn.spec import build_network
+
+    directory = Path(directory)
+    described, weights = directory / EXPORT_DESCRIPTION, directory / EXPORT_WEIGHTS
+    for path in (described, weights):
+        if not path.is_file():
+            raise FileNotFoundError(f"{directory} is not a lightning-gen export: {path.name} is missing. Write one "
+                                    "with `lightning-gen export --ckpt CKPT --out DIR`.")
+    meta = json.loads(described.read_text())
+    if meta.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"{described} has format {meta.get('format')!r}; this version reads {EXPORT_FORMAT!r}.")
+    cls = _model_class(meta["model"], directory)
+    networks = {name: build_network(spec, name) for name, spec in meta["networks"].items()}
+    signature = inspect.signature(cls.__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values())
+    hparams = {k: v for k, v in meta["hyper_parameters"].items() if takes_any or k in signature}
+    model = cls(**networks, **hparams)
+    tensors = load_file(weights)
+    ema_children = {name for name, module in model.named_children() if isinstance(module, EMA)}
+    result = model.load_state_dict(tensors, strict=False)
+    missing = [k for k in result.missing_keys if k.split(".", 1)[0] not in ema_children]
+    if missing or result.unexpected_keys:
+        raise ValueError(f"{weights} does not fit {meta['model']}: missing {missing[:5]}, unexpected "
+                         f"{result.unexpected_keys[:5]}.")
+    sampling = getattr(model, meta["sampling_network"])
+    for name in ema_children:
+        getattr(model, name).shadow.load_state_dict(sampling.state_dict())
+    return model.to(map_location).eval()
+
+
+def _model_class(class_path: str, source: str | Path) -> type[GenerativeModule]:
     try:
         cls = resolve_class_path(class_path)
     except (ImportError, AttributeError, ValueError) as err:
         raise ValueError(
-            f"{ckpt} was written by model class {class_path!r}, which this installation cannot import ({err}). "
+            f"{source} was written by model class {class_path!r}, which this installation cannot import ({err}). "
             "Install the lightning-gen version that wrote it."
         ) from err
-    model = cls.load_from_checkpoint(ckpt, map_location=map_location)
-    return model.eval()
+    if not (isinstance(cls, type) and issubclass(cls, GenerativeModule)):
+        raise ValueError(f"{source} names {class_path!r}, which is not a lightning-gen model class.")
+    return cls
 
 
 def sample_options(model: GenerativeModule, **options: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ COMMANDS: dict[str, str] = {
     "superres": "lightning_gen.commands.superres",
     "colorize": "lightning_gen.commands.colorize",
     "reconstruct": "lightning_gen.commands.reconstruct",
+    "export": "lightning_gen.commands.export",
     "translate": "lightning_gen.commands.translate",
 }
 
