@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_gen.diffusion import NoiseSchedule, make_scheduler, preset_mask
+from lightning_gen.diffusion import NoiseSchedule, make_scheduler, preset_mask, run_sampler
 from tests.models.diffusion_helpers import tiny_ddpm
 
 
@@ -105,3 +105,29 @@ def test_repaint_keeps_the_known_pixels(model, preset):
     assert (out[~known] - images[~known]).abs().mean() > 1e-2
     again = model.inpaint(images, mask, seed=0, steps=4, jumps=2, resample=2, progress=False)
     assert torch.equal(out, again)
+
+
+# ---------------------------------------------------------------------- one setup for all samplers (issue 12, defect 10)
+@pytest.mark.parametrize("steps", [1, 7, 20, 50, 1000])
+def test_every_sampler_starts_at_t_max_and_takes_the_same_timesteps(steps):
+    """Trailing spacing (Lin et al., 2024): the first step is at T - 1 (DDIM-50 started at 980 with diffusers'
+    "leading" spacing, DPM-Solver++ used "linspace"), the count is ``steps`` and the steps are evenly spaced."""
+    schedule = NoiseSchedule()
+    timesteps = {s: make_scheduler(s, schedule, "epsilon", steps).timesteps.tolist() for s in ("ddpm", "ddim", "dpmpp")}
+    for sampler, ts in timesteps.items():
+        assert ts[0] == 999, f"{sampler} starts at t={ts[0]}"
+        assert len(ts) == steps and len(set(ts)) == steps and ts == sorted(ts, reverse=True)
+        assert ts[-1] == round(1000 / steps) - 1  # the last step, from t = 1000 / steps - 1 to 0
+    assert timesteps["ddpm"] == timesteps["ddim"] == timesteps["dpmpp"]
+
+
+@pytest.mark.parametrize("clip_sample, expected", [(True, 1.0), (False, 5.0)])
+def test_every_sampler_clips_the_predicted_x0_alike(clip_sample, expected):
+    """A model predicting x_0 = 5 everywhere (outside the data range): with clipping every sampler's x_0 is
+    the clamp, 1 (DPM-Solver++ returned 5 before); without, every sampler returns the prediction, 5."""
+    schedule = NoiseSchedule(num_timesteps=100)
+    noise = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    for sampler in ("ddpm", "ddim", "dpmpp"):
+        scheduler = make_scheduler(sampler, schedule, "sample", 5, clip_sample=clip_sample)
+        out = run_sampler(lambda x, t: torch.full_like(x, 5.0), noise, scheduler, generator=torch.Generator().manual_seed(1))
+        torch.testing.assert_close(out, torch.full_like(out, expected), rtol=0, atol=1e-4, msg=f"{sampler}")
