@@ -11,6 +11,14 @@ Real data (``--data``), always the split the generator did not train on where th
 The feature network defaults to ``mnist`` for mnist/digits and ``cifar10`` for cifar10; ``folder`` needs
 ``--feature-net``. Results name the feature network: numbers from different ones are not comparable, and
 none of the project's own networks gives FIDs comparable to published (Inception) FIDs.
+
+A CLIP checkpoint is evaluated by ``--metrics zeroshot,retrieval,linear_probe`` instead (the default for
+it; :mod:`lightning_gen.metrics.clip_eval`) on ``mnist:ROOT`` or ``cifar10:ROOT``'s test split, captioned
+with the captioned datamodule's templates; the held-out wordings recorded in the checkpoint's datamodule
+hyper-parameters (``heldout_templates``) are reported apart from the seen ones. The linear probe is fitted
+on the first half of the evaluated images and scored on the second. Whether the CLIP trained on these
+images is not known to the command: with ../shared/data's MNIST (only t10k) train on a split and evaluate
+on the rest (``benchmarks/clip_zero_shot.py`` does).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from pathlib import Path
 import torch
 
 from lightning_gen.commands.common import add_device_argument, positive_int, resolve_device
+from lightning_gen.metrics.clip_eval import CLIP_METRIC_NAMES
 from lightning_gen.metrics.image_metrics import METRIC_NAMES, ImageMetrics, parse_metric_names
 from lightning_gen.sampling import load_model
 
@@ -34,7 +43,12 @@ __all__ = ["DESCRIPTION", "add_arguments", "default_feature_net", "load_real_ima
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ckpt", required=True, help="lightning-gen checkpoint")
     parser.add_argument("--data", required=True, help="real images: mnist:ROOT, cifar10:ROOT, digits or folder:PATH")
-    parser.add_argument("--metrics", default="fid,kid,is,pr", help=f"comma list of {', '.join(METRIC_NAMES)}")
+    parser.add_argument(
+        "--metrics",
+        default=None,
+        help=f"comma list of {', '.join(METRIC_NAMES)} (default fid,kid,is,pr); for a CLIP checkpoint of "
+        f"{', '.join(CLIP_METRIC_NAMES)} (default all three)",
+    )
     parser.add_argument("--num-samples", type=positive_int, default=10_000, help="generated images (and at most as many real)")
     parser.add_argument("--feature-net", default=None, help="mnist, cifar10 or inception:PATH (default: from --data)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
@@ -97,9 +111,11 @@ def format_table(results: dict[str, float]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
-    names = parse_metric_names(args.metrics)
-    feature_net = args.feature_net or default_feature_net(args.data)
     model = load_model(args.ckpt, map_location=device)
+    if hasattr(model, "zero_shot_classifier"):
+        return run_clip(args, model)
+    names = parse_metric_names(args.metrics or "fid,kid,is,pr")
+    feature_net = args.feature_net or default_feature_net(args.data)
     metrics = ImageMetrics(names, feature_net, seed=args.seed).to(device)
     start = time.perf_counter()
     fake = model.sample(args.num_samples, seed=args.seed, use_ema=not args.no_ema, batch_size=args.batch_size).cpu()
@@ -133,9 +149,84 @@ def run(args: argparse.Namespace) -> int:
     }
     print(f"{args.ckpt} vs {args.data} ({fake.shape[0]} samples, {num_real} real, features: {metrics.feature_net_name})")
     print(format_table(values))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"Wrote {out}")
+    write_report(report, args.out)
+    return 0
+
+
+def write_report(report: dict, out: str | None) -> None:
+    if out:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"Wrote {path}")
+
+
+def captioned_test_set(data: str, model, heldout: list[int], limit: int):
+    """(images, labels, datamodule) of the test split of ``mnist:ROOT`` / ``cifar10:ROOT`` for a CLIP."""
+    from lightning_gen.data import CaptionedCIFAR10DataModule, CaptionedMNISTDataModule
+
+    kind, _, root = data.partition(":")
+    if kind not in ("mnist", "cifar10") or not root:
+        raise ValueError(f"--data {data!r}: a CLIP is evaluated on mnist:ROOT or cifar10:ROOT (labelled test images).")
+    if kind == "mnist":
+        dm = CaptionedMNISTDataModule(root=root, image_size=model.image_tower.image_size, heldout_templates=heldout, batch_size=1000)
+    else:
+        dm = CaptionedCIFAR10DataModule(root=root, heldout_templates=heldout, batch_size=1000)
+    dm.setup("test")
+    images, labels, count = [], [], 0
+    for batch in dm.test_dataloader():
+        images.append(batch["image"])
+        labels.append(batch["label"])
+        count += len(batch["label"])
+        if count >= limit:
+            break
+    return torch.cat(images)[:limit], torch.cat(labels)[:limit], dm
+
+
+def run_clip(args: argparse.Namespace, model) -> int:
+    """Zero-shot accuracy, retrieval recall@1/5 and a linear probe of a CLIP checkpoint (see the module doc)."""
+    from lightning_gen.metrics.clip_eval import (
+        embed_images,
+        embed_texts,
+        image_features,
+        linear_probe_accuracy,
+        parse_clip_metric_names,
+        retrieval_recall,
+        zero_shot_accuracy,
+    )
+
+    names = parse_clip_metric_names(args.metrics or ",".join(CLIP_METRIC_NAMES))
+    checkpoint = torch.load(args.ckpt, map_location="cpu", weights_only=True)
+    heldout = list(checkpoint.get("datamodule_hyper_parameters", {}).get("heldout_templates") or [])
+    start = time.perf_counter()
+    model.eval()
+    images, labels, dm = captioned_test_set(args.data, model, heldout, args.num_samples)
+    splits = ("seen", "heldout") if heldout else ("all",)
+    values: dict[str, float] = {}
+    if "zeroshot" in names:
+        for split in splits:
+            for key, value in zero_shot_accuracy(model, images, labels, dm.class_prompts(split), args.batch_size).items():
+                values[f"zeroshot_{split}_{key}"] = value
+    if "retrieval" in names:
+        image_embeddings = embed_images(model, images, args.batch_size)
+        for split in splits:
+            texts = [dm.captions.choose(int(y), split, args.seed, 0, i) for i, y in enumerate(labels.tolist())]
+            for key, value in retrieval_recall(image_embeddings, embed_texts(model, texts, args.batch_size), texts).items():
+                values[f"retrieval_{split}_{key}"] = value
+    if "linear_probe" in names:
+        features, half = image_features(model, images, args.batch_size), len(labels) // 2
+        values["linear_probe"] = linear_probe_accuracy(features[:half], labels[:half], features[half:], labels[half:])
+    report = {
+        "checkpoint": str(args.ckpt),
+        "model": type(model).__name__,
+        "data": args.data,
+        "num_images": len(labels),
+        "heldout_templates": heldout,
+        "linear_probe_protocol": "fitted on the first half of the images, scored on the second",
+        "metrics": values,
+        "wall_s": round(time.perf_counter() - start, 2),
+    }
+    print(f"{args.ckpt} on {args.data} ({len(labels)} test images; held-out templates: {heldout or 'none'})")
+    print(format_table(values))
+    write_report(report, args.out)
     return 0

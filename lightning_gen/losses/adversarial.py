@@ -22,12 +22,15 @@ __all__ = ["AdversarialLoss", "discriminator_loss", "generator_loss", "random_re
 AdversarialLoss = Literal["minimax", "non_saturating", "hinge", "lsgan"]
 
 
-def random_real_targets(like: torch.Tensor, low: float, high: float) -> torch.Tensor:
+def random_real_targets(
+    like: torch.Tensor, low: float, high: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """One-sided label smoothing (Salimans et al., 2016, as taught in the course): real targets drawn
-    uniformly in [low, high] per sample, e.g. (0.7, 0.9). Fake targets stay 0."""
+    uniformly in [low, high] per sample, e.g. (0.7, 0.9), from ``generator`` (on ``like``'s device) or the
+    global RNG. Fake targets stay 0."""
     if not 0.0 <= low <= high <= 1.0:
         raise ValueError(f"real_label_range must satisfy 0 <= low <= high <= 1, got ({low}, {high}).")
-    return torch.empty_like(like).uniform_(low, high)
+    return torch.empty_like(like).uniform_(low, high, generator=generator)
 
 
 def discriminator_loss(

@@ -8,7 +8,9 @@ A subclass declares ``network_names`` (its nn.Module constructor arguments) and 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, ClassVar, Literal
@@ -24,7 +26,7 @@ from lightning_gen.nn.ema import EMA
 from lightning_gen.nn.spec import build_network, network_spec, resolve_class_path
 from lightning_gen.utils.validation import check_choice
 
-__all__ = ["CHECKPOINT_KEY", "GenerativeModule", "NonFiniteLossError", "read_checkpoint_info"]
+__all__ = ["CHECKPOINT_KEY", "GenerativeModule", "NonFiniteLossError", "mix_seed", "read_checkpoint_info", "reseed_global_rngs"]
 
 CHECKPOINT_KEY = "lightning_gen"
 ClipAlgorithm = Literal["norm", "value"]
@@ -106,19 +108,66 @@ class GenerativeModule(pl.LightningModule):
             "version": lightning_gen.__version__,
             "model": f"{type(self).__module__}.{type(self).__qualname__}",
             "networks": {name: network_spec(getattr(self, name)) for name in self.network_names},
-            "rng": _rng_state(),
+            # the training randomness is a function of (noise seed, counters, rank): the seed is all there is
+            "rng": {"noise_seed": self.noise_seed},
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Random states are restored when training resumes (on_train_start), not when a checkpoint is
-        # merely loaded for sampling: a resumed run then draws the same noise as an uninterrupted one.
-        self._pending_rng = checkpoint.get(CHECKPOINT_KEY, {}).get("rng")
+        # A resumed run continues the stream of the run that wrote the checkpoint. (Checkpoints of format 1
+        # before this held rank 0's global RNG states, which are no longer restored on any rank.)
+        saved = checkpoint.get(CHECKPOINT_KEY, {}).get("rng") or {}
+        if "noise_seed" in saved:
+            self._noise_seed = int(saved["noise_seed"])
 
-    def on_train_start(self) -> None:
-        pending = getattr(self, "_pending_rng", None)
-        if pending is not None:
-            _set_rng_state(pending)
-            self._pending_rng = None
+    # ------------------------------------------------------------------ training randomness
+    @property
+    def noise_seed(self) -> int:
+        """The seed of all training randomness: the checkpoint's when resuming, else the ``noise_seed``
+        hyper-parameter (DDPM), else the run's ``seed_everything`` seed, else 0."""
+        seed = getattr(self, "_noise_seed", None)
+        if seed is None:
+            seed = self.hparams.get("noise_seed")
+        if seed is None:
+            seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+        return int(seed)
+
+    def seeded_generator(self, *keys: int) -> torch.Generator:
+        """A ``torch.Generator`` on the model's device, seeded by a hash of the integers ``keys``.
+
+        Draws happen where they are used (no CPU draw and copy). The same keys give the same numbers on
+        the same device type; a CUDA generator's stream differs from a CPU one's for the same seed (and may
+        differ across GPU generations), so a run is reproducible per device type, not across them."""
+        return torch.Generator(device=self.device).manual_seed(mix_seed(*keys))
+
+    def step_generator(self) -> torch.Generator:
+        """The one source of a training batch's random draws (latents, label-smoothing targets, diffusion
+        noise and timesteps, image-pool choices, ...), seeded by (noise seed, batch index, rank).
+
+        Under DDP every rank draws different noise (``seed_everything`` seeds the global RNG identically on
+        all ranks, so drawing from it would make a second GPU repeat the first one's fakes), and a resumed
+        run draws exactly what an uninterrupted one does. The batch index is the trainer's running count of
+        training batches, not ``global_step``: it advances once per batch whatever the number of optimiser
+        steps (two per batch in GANs, none on an accumulation micro-batch). Successive calls within one
+        batch continue the same stream."""
+        trainer = self._trainer
+        index = trainer.fit_loop.epoch_loop.total_batch_idx if trainer is not None else 0
+        key = (self.noise_seed, index, self.global_rank, str(self.device))
+        cached = getattr(self, "_step_rng", None)
+        if cached is None or cached[0] != key:
+            cached = (key, self.seeded_generator(_TRAIN_STREAM, self.noise_seed, index, self.global_rank))
+            self._step_rng = cached
+        return cached[1]
+
+    def draw_normal(self, shape: tuple[int, ...], dtype: torch.dtype | None = None) -> torch.Tensor:
+        """N(0, I) noise of ``shape`` for the current training batch, on the model's device, from
+        :meth:`step_generator`."""
+        return torch.randn(shape, generator=self.step_generator(), device=self.device, dtype=dtype)
+
+    def on_train_epoch_start(self) -> None:
+        """Reseed the global RNGs (torch, numpy, random: dropout, shuffling, augmentation) from (noise seed,
+        epoch, rank), so that they too are per rank and a run resumed at an epoch boundary continues as an
+        uninterrupted one (instead of restoring one rank's saved state on every rank)."""
+        reseed_global_rngs(mix_seed(_EPOCH_STREAM, self.noise_seed, self.current_epoch, self.global_rank))
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
@@ -261,31 +310,25 @@ class GenerativeModule(pl.LightningModule):
             ema.update(getattr(self, self.sampling_network))
 
 
-def _rng_state() -> dict[str, Any]:
+_TRAIN_STREAM, _EPOCH_STREAM = 0, 1  # domain separation of the seeds derived by GenerativeModule
+
+
+def mix_seed(*keys: int) -> int:
+    """A 63-bit seed from integer ``keys`` (BLAKE2b of their bytes): distinct keys give unrelated seeds,
+    unlike sums or bit shifts, which collide once a counter outgrows its field."""
+    data = b"".join((int(k) & (2**64 - 1)).to_bytes(8, "little") for k in keys)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") & (2**63 - 1)
+
+
+def reseed_global_rngs(seed: int) -> None:
+    """Seed torch (CPU and every CUDA device), numpy and Python's ``random`` with ``seed``."""
     import random
 
     import numpy as np
 
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    # plain types and tensors only, so checkpoints load with torch.load(weights_only=True)
-    numpy_state = [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]
-    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": numpy_state}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    import random
-
-    import numpy as np
-
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
 
 
 def _caller_frame():

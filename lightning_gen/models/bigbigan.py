@@ -115,10 +115,10 @@ class BigBiGAN(GAN):
         opt_eg, opt_d = self.optimizers()
         eg_turn = (batch_idx + 1) % self.hparams.d_steps_per_g_step == 0
 
-        z = torch.randn(real.shape[0], self.generator.latent_dim, device=self.device, dtype=real.dtype)
+        z = self.training_latents(real.shape[0], real.dtype)  # per batch and rank (step_generator)
         with torch.set_grad_enabled(eg_turn):  # keep E's and G's graphs only when they step on this batch
             fake = self.generator(z)  # x_hat = G(z)
-            z_hat = self.encoder(real)  # z_hat ~ E(x)
+            z_hat = self.encoder(real, generator=self.step_generator())  # z_hat ~ E(x), same stream
 
         # D: sum over the scores s in (s_x, s_z, s_xz) of h(s(x, E(x))) + h(-s(G(z), z))
         with self.toggled(opt_d):
@@ -145,19 +145,33 @@ class BigBiGAN(GAN):
             self.update_ema()
             self.log("train/eg_loss", eg_loss.detach(), prog_bar=True)
 
-    def validation_step(self, batch: Any, batch_idx: int) -> None:
+    def _score_step(self, batch: Any, batch_idx: int, prefix: str) -> None:
+        """Validation and test (``prefix`` "val" or "test"): the reconstruction error of G(E(x)) (posterior
+        means) and the joint discriminator's summed score of data pairs (x, E(x)) and of generated pairs
+        (G(z), z); GAN's version would call the (x, z) discriminator without z."""
         real, _ = self.split_batch(batch)
-        z = torch.randn(real.shape[0], self.generator.latent_dim, device=self.device, dtype=real.dtype)
+        z = self.evaluation_latents(real.shape[0], batch_idx, real.dtype)
         mu, _ = self.encoder.posterior(real)
         recon = self.generator(mu)
         self.log_dict(
             {
-                "val/recon_mse": reconstruction_loss(recon, real, "mse").mean(),
-                "val/score_real": self.discriminator(real, mu).sum(1).mean(),
-                "val/score_fake": self.discriminator(self.generator(z), z).sum(1).mean(),
+                f"{prefix}/recon_mse": reconstruction_loss(recon, real, "mse").mean(),
+                f"{prefix}/score_real": self.discriminator(real, mu).sum(1).mean(),
+                f"{prefix}/score_fake": self.discriminator(self.generator(z), z).sum(1).mean(),
             },
             sync_dist=True,
         )
+
+    def predict_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:
+        """Per item of the batch: its representation E(x) (the posterior mean, what BigBiGAN is for), its
+        reconstruction G(E(x)) (EMA generator when kept) and a generated sample G(z)."""
+        real, _ = self.split_batch(batch)
+        codes = self.encode(real)
+        return {
+            "codes": codes,
+            "reconstructions": self.generate(codes),
+            "samples": self.generate(self.evaluation_latents(real.shape[0], batch_idx)),
+        }
 
     # ------------------------------------------------------------------ representation and reconstruction
     @torch.no_grad()

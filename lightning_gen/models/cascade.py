@@ -98,6 +98,14 @@ class ImageConditionedDDPM(DDPM):
             self._grid_images = x0[: self.num_grid_images].detach()
         super().validation_step(batch, batch_idx)
 
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """One sample per item of the batch, conditioned on that item's condition (its low-resolution or
+        grayscale version), with the validation sampler and steps."""
+        x0, _ = self.split_batch(batch)
+        hp = self.hparams
+        return self.generate_from(self.condition_from_image(x0), seed=self.predict_seed(batch_idx),
+                                  sampler=hp.val_sampler, steps=hp.val_steps, progress=False)
+
     def validation_samples(self) -> torch.Tensor:
         hp = self.hparams
         x0 = getattr(self, "_grid_images", None)

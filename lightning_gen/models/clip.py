@@ -106,7 +106,7 @@ class CLIP(GenerativeModule):
             )
         if embed_dim < 1 or warmup_steps < 0:
             raise ValueError(f"embed_dim must be >= 1 and warmup_steps >= 0, got {embed_dim}, {warmup_steps}.")
-        self._save_hparams()
+        self.save_hyperparameters(ignore=list(self.network_names))
         self.image_tower = image_tower
         self.text_tower = text_tower
         self.image_projection = nn.Linear(image_tower.output_dim, embed_dim, bias=False)
@@ -247,18 +247,30 @@ def split_captioned_batch(batch: Any) -> tuple[torch.Tensor, list[str]]:
     return batch["image"], list(batch["text"])
 
 
+def training_caption_corpus(datamodule: Any) -> list[str] | None:
+    """The captions a tokenizer is fitted on: ``datamodule.training_captions()``, or for a label-captioned
+    datamodule without it, every training-wording prompt of every class (``class_prompts("seen")``)."""
+    captions = getattr(datamodule, "training_captions", None)
+    if callable(captions):
+        return list(captions())
+    class_prompts = getattr(datamodule, "class_prompts", None)
+    if callable(class_prompts):
+        return [prompt for prompts in class_prompts("seen") for prompt in prompts]
+    return None
+
+
 def fit_text_tokenizer(text_tower: nn.Module, datamodule: Any) -> None:
-    """Fit ``text_tower``'s tokenizer on ``datamodule.training_captions()`` if it has one and is unfitted."""
+    """Fit ``text_tower``'s tokenizer on the datamodule's training captions if it has one and is unfitted."""
     if not hasattr(text_tower, "fit_tokenizer") or getattr(text_tower, "tokenizer_fitted", True):
         return
-    captions = getattr(datamodule, "training_captions", None)
-    if captions is None:
+    corpus = training_caption_corpus(datamodule)
+    if not corpus:
         raise ValueError(
             f"The text tower's tokenizer is not fitted and the datamodule ({type(datamodule).__name__}) has no "
             "training_captions() to fit it on: use a captioned datamodule, or call "
             "text_tower.fit_tokenizer(captions) before training."
         )
-    text_tower.fit_tokenizer(list(captions()))
+    text_tower.fit_tokenizer(corpus)
 
 
 def class_prompt_sets(datamodule: Any) -> dict[str, list[list[str]]]:

@@ -90,7 +90,7 @@ class CoGAN(GenerativeModule):
         loss = self.hparams.loss
         real_a, real_b = self.split_batch(batch)
         opt_g, opt_d = self.optimizers()
-        z = torch.randn(real_a.shape[0], self.generator.latent_dim, device=self.device, dtype=real_a.dtype)
+        z = self.draw_normal((real_a.shape[0], self.generator.latent_dim), real_a.dtype)  # per batch and rank
         fake_a, fake_b = self.generator(z)  # one z -> a pair
 
         # Discriminators: ascend the two GANs' objectives (real images of each domain vs generated ones)
@@ -112,15 +112,32 @@ class CoGAN(GenerativeModule):
         self.log_dict({"train/d_loss": d_loss.detach(), "train/g_loss": g_loss.detach()}, prog_bar=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._score_step(batch, batch_idx, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._score_step(batch, batch_idx, "test")
+
+    def evaluation_latents(self, n: int, batch_idx: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """z for evaluation batch ``batch_idx``, seeded by (val_seed, batch, rank): reproducible scores."""
+        rng = self.seeded_generator(self.hparams.val_seed, batch_idx, self.global_rank)
+        return torch.randn(n, self.generator.latent_dim, generator=rng, device=self.device, dtype=dtype)
+
+    def _score_step(self, batch: Any, batch_idx: int, prefix: str) -> None:
+        """Mean D_A, D_B on held-out real images and on as many generated pairs (a health check)."""
         real_a, real_b = self.split_batch(batch)
-        z = torch.randn(real_a.shape[0], self.generator.latent_dim, device=self.device, dtype=real_a.dtype)
+        z = self.evaluation_latents(real_a.shape[0], batch_idx, real_a.dtype)
         real = self.discriminator(real_a, real_b)
         fake = self.discriminator(*self.generator(z))
         scores = {}
         for i, domain in enumerate("ab"):
-            scores[f"val/d_real_{domain}"] = torch.sigmoid(real[i]).mean()
-            scores[f"val/d_fake_{domain}"] = torch.sigmoid(fake[i]).mean()
+            scores[f"{prefix}/d_real_{domain}"] = torch.sigmoid(real[i]).mean()
+            scores[f"{prefix}/d_fake_{domain}"] = torch.sigmoid(fake[i]).mean()
         self.log_dict(scores, sync_dist=True)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """One generated pair per item of the batch, side by side (as :meth:`sample`)."""
+        real_a, _ = self.split_batch(batch)
+        return side_by_side(*self.generate_pairs(self.evaluation_latents(real_a.shape[0], batch_idx)))
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()

@@ -132,6 +132,7 @@ class CycleGAN(GenerativeModule):
         self.generator_ab, self.generator_ba = generator_ab, generator_ba
         self.discriminator_a, self.discriminator_b = discriminator_a, discriminator_b
         self.pool_a, self.pool_b = ImagePool(pool_size, seed=0), ImagePool(pool_size, seed=1)
+        self._pools_restored = False
         self.register_buffer("image_size", torch.zeros((), dtype=torch.long))
         self._val_batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -155,12 +156,37 @@ class CycleGAN(GenerativeModule):
         return [opt_g, opt_d], [{"scheduler": s, "interval": "epoch"} for s in schedulers]
 
     def on_fit_start(self) -> None:
-        # Each DDP process keeps its own pools; different seeds keep their draws independent.
-        size = self.hparams.pool_size
-        self.pool_a, self.pool_b = (
-            ImagePool(size, seed=2 * self.global_rank),
-            ImagePool(size, seed=2 * self.global_rank + 1),
-        )
+        # Each DDP process keeps its own pools, whose choices come from the per-rank step_generator. A fit
+        # starts with empty pools, unless it resumes: then on_load_checkpoint has put this rank's pools back.
+        if not self._pools_restored:
+            size = self.hparams.pool_size
+            self.pool_a, self.pool_b = ImagePool(size), ImagePool(size)
+        self._pools_restored = False
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Also save every rank's image pools (gathered, ``(world, n, C, H, W)`` each), so that a resumed run
+        continues with the history an uninterrupted one would have (the authors' code restarts it empty)."""
+        super().on_save_checkpoint(checkpoint)
+        world = self.trainer.world_size if self._trainer is not None else 1
+        pools = {}
+        for name, pool in (("a", self.pool_a), ("b", self.pool_b)):
+            if not pool.images:  # the same on every rank: each rank has seen as many batches
+                continue
+            images = torch.stack(pool.images)
+            pools[name] = self.all_gather(images) if world > 1 else images.unsqueeze(0)
+        checkpoint[POOLS_KEY] = pools
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        saved = checkpoint.get(POOLS_KEY)
+        if saved is None:
+            return
+        for name, pool in (("a", self.pool_a), ("b", self.pool_b)):
+            pool.images = []
+            if name in saved:
+                per_rank = saved[name]
+                pool.images = [image.to(self.device) for image in per_rank[self.global_rank % per_rank.shape[0]]]
+        self._pools_restored = True
 
     def on_train_epoch_end(self) -> None:
         for scheduler in self.lr_schedulers():  # manual optimisation: Lightning does not step them
@@ -217,10 +243,10 @@ class CycleGAN(GenerativeModule):
         # Discriminators: real images vs generated ones drawn from the history pools
         with self.toggled(opt_d):
             d_a = self.discriminator_objective(
-                self.discriminator_a(real_a), self.discriminator_a(self.pool_a.query(fake_a))
+                self.discriminator_a(real_a), self.discriminator_a(self.pool_a.query(fake_a, self.step_generator()))
             )
             d_b = self.discriminator_objective(
-                self.discriminator_b(real_b), self.discriminator_b(self.pool_b.query(fake_b))
+                self.discriminator_b(real_b), self.discriminator_b(self.pool_b.query(fake_b, self.step_generator()))
             )
             self.optimization_step(opt_d, d_a + d_b, "discriminator")
 
@@ -239,14 +265,26 @@ class CycleGAN(GenerativeModule):
         if batch_idx == 0:
             n = self.hparams.num_val_images
             self._val_batch = (real_a[:n], real_b[:n])
+        self._score_step(real_a, real_b, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._score_step(*self.split_batch(batch), "test")
+
+    def _score_step(self, real_a: torch.Tensor, real_b: torch.Tensor, prefix: str) -> None:
+        """The two cycle-consistency L1 errors on held-out images."""
         fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
         self.log_dict(
             {
-                "val/cycle_a": reconstruction_loss(self.generator_ba(fake_b), real_a, "l1").mean(),
-                "val/cycle_b": reconstruction_loss(self.generator_ab(fake_a), real_b, "l1").mean(),
+                f"{prefix}/cycle_a": reconstruction_loss(self.generator_ba(fake_b), real_a, "l1").mean(),
+                f"{prefix}/cycle_b": reconstruction_loss(self.generator_ab(fake_a), real_b, "l1").mean(),
             },
             sync_dist=True,
         )
+
+    def predict_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:
+        """The batch translated both ways: ``{"a2b": G_AB(a), "b2a": G_BA(b)}``."""
+        real_a, real_b = self.split_batch(batch)
+        return {"a2b": self.translate(real_a, "a2b"), "b2a": self.translate(real_b, "b2a")}
 
     # ------------------------------------------------------------------ translation
     @torch.no_grad()

@@ -20,7 +20,7 @@ from lightning_gen.diffusion.objectives import (
 from lightning_gen.diffusion.samplers import ModelFn, Sampler, make_scheduler, resolve_steps, run_sampler
 from lightning_gen.diffusion.schedule import BetaSchedule, NoiseSchedule
 from lightning_gen.losses import reconstruction_loss
-from lightning_gen.models.base import ClipAlgorithm, GenerativeModule, constructor_arguments
+from lightning_gen.models.base import ClipAlgorithm, GenerativeModule, constructor_arguments, mix_seed
 from lightning_gen.models.conditional_gan import ConditionalGAN
 from lightning_gen.nn.ema import EMA
 from lightning_gen.utils.validation import check_choice
@@ -41,8 +41,9 @@ class DDPM(GenerativeModule):
     labels by the null label at that rate, which trains the unconditional branch used by classifier-free
     guidance (Ho & Salimans, 2022) at sampling time (``guidance_scale``).
 
-    The training noise and timesteps of step k come from a generator seeded with (``noise_seed``, k, rank):
-    a resumed run draws exactly what an uninterrupted one would, and DDP ranks draw different noise.
+    The training noise and timesteps of batch k come from a generator on the model's device seeded with
+    (``noise_seed``, k, rank) (:meth:`~lightning_gen.models.base.GenerativeModule.step_generator`): a resumed
+    run draws exactly what an uninterrupted one would, and DDP ranks draw different noise.
 
     Args:
         denoiser: ``(x_t, t, cond=None, *, labels=None, cond_level=None) -> output`` exposing ``channels``,
@@ -153,24 +154,24 @@ class DDPM(GenerativeModule):
         scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup))
         return {"optimizer": opt, "lr_scheduler": scheduler}
 
-    def step_generator(self) -> torch.Generator:
-        """The generator of this step's training noise: seeded by (noise_seed, global step, rank)."""
-        seed = (self.hparams.noise_seed << 40) + (self.global_step << 10) + self.global_rank
-        return torch.Generator().manual_seed(seed)
-
     def diffusion_loss(
         self, x0: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator, training: bool = True
     ) -> torch.Tensor:
         """The weighted regression loss of one batch (mean over the batch)."""
         hp = self.hparams
-        t = torch.randint(0, hp.num_timesteps, (x0.shape[0],), generator=generator).to(x0.device)
-        noise = torch.randn(x0.shape, generator=generator).to(x0)
+        t, noise = self.training_noise(x0, generator)
         x_t = self.noise_schedule.q_sample(x0, t, noise)
         inputs = self.conditioning(x0, labels, generator, training)
         prediction = self.denoiser(x_t, t, **inputs)
         target = training_target(x0, noise, t, self.noise_schedule, hp.prediction_type)
         weights = loss_weights(t, self.noise_schedule, hp.prediction_type, hp.loss_weighting, hp.min_snr_gamma)
         return (weights * reconstruction_loss(prediction, target, "mse")).mean()
+
+    def training_noise(self, x0: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(t, eps)`` of Algorithm 1 for the batch ``x0``: t ~ U{0..T-1} (B,) and eps ~ N(0, I) like x0,
+        drawn on the generator's device (the model's, for :meth:`step_generator`: no CPU draw and copy)."""
+        t = rng.randint(0, self.hparams.num_timesteps, (x0.shape[0],), generator=generator, device=x0.device)
+        return t, rng.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         x0, labels = self.split_batch(batch)
@@ -184,10 +185,29 @@ class DDPM(GenerativeModule):
         self.log("train/loss", loss.detach(), prog_bar=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._score_step(batch, batch_idx, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._score_step(batch, batch_idx, "test")
+
+    def _score_step(self, batch: Any, batch_idx: int, prefix: str) -> None:
+        """The (weighted) diffusion loss on held-out data, its noise seeded by (val_seed, batch, rank)."""
         x0, labels = self.split_batch(batch)
-        generator = torch.Generator().manual_seed(self.hparams.val_seed * 100_003 + batch_idx)
+        generator = self.seeded_generator(self.hparams.val_seed, batch_idx, self.global_rank)
         loss = self.diffusion_loss(x0, labels, generator, training=False)
-        self.log("val/loss", loss, sync_dist=True, prog_bar=True)
+        self.log(f"{prefix}/loss", loss, sync_dist=True, prog_bar=True)
+
+    def predict_seed(self, batch_idx: int) -> int:
+        """The sampling seed of prediction batch ``batch_idx``: (val_seed, batch, rank)."""
+        return mix_seed(self.hparams.val_seed, batch_idx, self.global_rank)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """One sample per item of the batch (with its labels when class-conditional), drawn with the
+        validation sampler and steps."""
+        x0, labels = self.split_batch(batch)
+        hp = self.hparams
+        return self.sample(x0.shape[0], labels=labels, seed=self.predict_seed(batch_idx), sampler=hp.val_sampler,
+                           steps=hp.val_steps, progress=False)
 
     # ------------------------------------------------------------------ sampling (Algorithm 2 and faster)
     def sample_labels(self, num: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:

@@ -96,7 +96,7 @@ class GAN(GenerativeModule):
         opt_g, opt_d = self.optimizers()
         g_turn = (batch_idx + 1) % hp.d_steps_per_g_step == 0
 
-        z = torch.randn(real.shape[0], self.generator.latent_dim, device=self.device, dtype=real.dtype)
+        z = self.training_latents(real.shape[0], real.dtype)
         with torch.set_grad_enabled(g_turn):  # keep G's graph only when G steps on this batch
             fake = self.generator(z, labels) if labels is not None else self.generator(z)
 
@@ -104,7 +104,7 @@ class GAN(GenerativeModule):
         with self.toggled(opt_d):
             real_logits = self._discriminate(real, labels)
             fake_logits = self._discriminate(fake.detach(), labels)
-            targets = random_real_targets(real_logits, *hp.real_label_range) if hp.real_label_range else 1.0
+            targets = self.real_targets(real_logits)
             loss_real, loss_fake = discriminator_loss(real_logits, fake_logits, hp.loss, targets)
             d_loss = loss_real.mean() + loss_fake.mean()
             self.optimization_step(opt_d, d_loss, "discriminator")
@@ -126,6 +126,19 @@ class GAN(GenerativeModule):
                 metrics["train/g_loss"] = g_loss.detach()
             self.log_dict(metrics, prog_bar=True)
 
+    def training_latents(self, n: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """z ~ N(0, I), (n, latent_dim), for this training batch: from the per-batch, per-rank
+        :meth:`~lightning_gen.models.base.GenerativeModule.step_generator`, so DDP ranks draw different z."""
+        return self.draw_normal((n, self.generator.latent_dim), dtype)
+
+    def real_targets(self, real_logits: torch.Tensor) -> torch.Tensor | float:
+        """The discriminator's targets for real samples: 1, or uniform in ``real_label_range`` (one-sided label
+        smoothing) drawn from this batch's :meth:`~lightning_gen.models.base.GenerativeModule.step_generator`."""
+        label_range = self.hparams.real_label_range
+        if not label_range:
+            return 1.0
+        return random_real_targets(real_logits, *label_range, generator=self.step_generator())
+
     def generator_regularization(self) -> torch.Tensor | float:
         """Extra terms added to the generator's loss (none here; BigGAN adds orthogonal regularisation)."""
         return 0.0
@@ -138,12 +151,18 @@ class GAN(GenerativeModule):
         return self.discriminator(x, labels) if labels is not None else self.discriminator(x)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self._score_step(batch, "val")
+        self._score_step(batch, batch_idx, "val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
-        self._score_step(batch, "test")
+        self._score_step(batch, batch_idx, "test")
 
-    def _score_step(self, batch: Any, prefix: str) -> None:
+    def evaluation_latents(self, n: int, batch_idx: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """z for validation/test/predict batch ``batch_idx``: seeded by (val_seed, batch, rank), so a checkpoint
+        scores the same every time and the global RNG (hence training) is not disturbed."""
+        rng = self.seeded_generator(self.hparams.val_seed, batch_idx, self.global_rank)
+        return torch.randn(n, self.generator.latent_dim, generator=rng, device=self.device, dtype=dtype)
+
+    def _score_step(self, batch: Any, batch_idx: int, prefix: str) -> None:
         """Mean D(x) on held-out real data and D(G(z)) on as many fakes (a cheap health check, not a metric)."""
         real, labels = self.split_batch(batch)
         pack = getattr(self.discriminator, "pack", 1)
@@ -151,7 +170,7 @@ class GAN(GenerativeModule):
         if n == 0:
             return
         real, labels = real[:n], None if labels is None else labels[:n]
-        z = torch.randn(n, self.generator.latent_dim, device=self.device, dtype=real.dtype)
+        z = self.evaluation_latents(n, batch_idx, real.dtype)
         fake = self.generator(z, labels) if labels is not None else self.generator(z)
         real_score = torch.sigmoid(self._discriminate(real, labels)).mean()
         fake_score = torch.sigmoid(self._discriminate(fake, labels)).mean()
@@ -160,8 +179,7 @@ class GAN(GenerativeModule):
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         """One generated sample per item of the batch (with the batch's labels for conditional models)."""
         real, labels = self.split_batch(batch)
-        z = torch.randn(real.shape[0], self.generator.latent_dim, device=self.device)
-        return self.generate(z, labels)
+        return self.generate(self.evaluation_latents(real.shape[0], batch_idx), labels)
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()

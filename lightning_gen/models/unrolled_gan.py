@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from lightning_gen.losses import AdversarialLoss, discriminator_loss, generator_loss, random_real_targets
+from lightning_gen.losses import AdversarialLoss, discriminator_loss, generator_loss
 from lightning_gen.models.base import ClipAlgorithm
 from lightning_gen.models.gan import GAN
 from lightning_gen.utils.validation import check_choice
@@ -108,7 +108,7 @@ class UnrolledGAN(GAN):
             for _ in range(hp.unroll_steps):
                 real_logits = self._functional_discriminate(params, buffers, real, labels)
                 fake_logits = self._functional_discriminate(params, buffers, fake, labels)
-                targets = random_real_targets(real_logits, *hp.real_label_range) if hp.real_label_range else 1.0
+                targets = self.real_targets(real_logits)  # drawn from this batch's step generator
                 loss_real, loss_fake = discriminator_loss(real_logits, fake_logits, hp.loss, targets)
                 d_loss = loss_real.mean() + loss_fake.mean()
                 grads = torch.autograd.grad(d_loss, list(params.values()), create_graph=True)

@@ -93,11 +93,14 @@ class BigBiGANEncoder(Network):
         mu, raw_sigma = out.chunk(2, dim=1)
         return mu, F.softplus(raw_sigma) + 1e-4
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A reparameterised sample z = mu + sigma * eps (B, latent_dim), eps from ``generator`` (on x's
+        device; None: the global RNG); mu itself when the encoder is deterministic."""
         mu, sigma = self.posterior(x)
         if sigma is None:
             return mu
-        return mu + sigma * torch.randn_like(mu)  # reparameterised sample (B, latent_dim)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + sigma * eps
 
 
 class BigBiGANDiscriminator(Network):

@@ -39,18 +39,21 @@ class ImagePool:
         return len(self.images)
 
     @torch.no_grad()
-    def query(self, images: torch.Tensor) -> torch.Tensor:
+    def query(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """A batch the same shape as ``images`` (B, C, H, W), detached: each item is the new image or, once
-        the pool is full, with probability 1/2 a stored one (which the new image then replaces)."""
+        the pool is full, with probability 1/2 a stored one (which the new image then replaces). The choices
+        come from ``generator`` when given (a model's per-step, per-rank generator), else the pool's own."""
         if self.size == 0:
             return images.detach()
+        generator = self.generator if generator is None else generator
+        device = generator.device
         out = []
         for image in images.detach():
             if len(self.images) < self.size:
                 self.images.append(image.clone())
                 out.append(image)
-            elif torch.rand((), generator=self.generator) < 0.5:
-                index = int(torch.randint(self.size, (), generator=self.generator))
+            elif torch.rand((), generator=generator, device=device) < 0.5:
+                index = int(torch.randint(self.size, (), generator=generator, device=device))
                 out.append(self.images[index])
                 self.images[index] = image.clone()
             else:

@@ -35,7 +35,7 @@ def test_tokenizer_is_fitted_at_setup_and_a_missing_corpus_is_a_clear_error(tmp_
     assert model.text_tower.tokenizer_fitted
 
     class NoCaptions(BarsDataModule):
-        training_captions = None
+        training_captions = class_prompts = None
 
     with pytest.raises(ValueError, match="training_captions"):
         trainer(tmp_path, max_steps=1, limit_val_batches=0, enable_checkpointing=False).fit(tiny_clip(), datamodule=NoCaptions())
