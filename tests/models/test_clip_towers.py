@@ -31,9 +31,14 @@ def test_features_are_per_sample_and_every_parameter_learns(tower) -> None:
 def test_resnet_width_doubles_per_stage_and_bad_input_is_explained() -> None:
     net = ResNetImageTower(channels=1, image_size=28, width=8, blocks=(1, 1, 1))
     assert net.output_dim == 32
+    strided = ResNetImageTower(channels=1, image_size=28, width=8, blocks=(1, 1, 1), stem_stride=2)
+    assert strided.trunk[:3](torch.zeros(1, 1, 28, 28)).shape[-1] == 14  # the stem halves the resolution
+    assert strided(torch.zeros(2, 1, 28, 28)).shape == (2, 32)
     with pytest.raises(ValueError, match=r"expects \(B, 1, 28, 28\)"):
         net(torch.zeros(2, 3, 28, 28))
     with pytest.raises(ValueError, match="divisible by patch_size"):
         ViTImageTower(image_size=28, patch_size=5)
     with pytest.raises(ValueError, match="blocks"):
         ResNetImageTower(blocks=())
+    with pytest.raises(ValueError, match="stem_stride"):
+        ResNetImageTower(stem_stride=4)
