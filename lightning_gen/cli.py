@@ -17,12 +17,17 @@ from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from lightning_gen.callbacks.preemption import PreemptionCheckpoint
 from lightning_gen.commands import COMMANDS
 from lightning_gen.models.base import CHECKPOINT_KEY, GenerativeModule
 from lightning_gen.sampling import read_checkpoint_safely
 
-__all__ = ["BATCH_COUNT_OPTIONS", "LightningGenCLI", "batch_counts", "main"]
+__all__ = ["BATCH_COUNT_OPTIONS", "SIGTERM_EXIT_CODE", "LightningGenCLI", "batch_counts", "main"]
+
+#: exit status of a fit stopped by SIGTERM (128 + 15, the shells' convention), so that a job script can requeue
+SIGTERM_EXIT_CODE = 143
 
 #: Trainer options where Lightning reads an int as a number of batches and a float as a fraction of them.
 BATCH_COUNT_OPTIONS = (
@@ -60,6 +65,8 @@ class LightningGenCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_kwargs={"overwrite": True},
+            # a preempted job (SIGTERM) stops after its current batch with a last.ckpt to resume from
+            trainer_defaults={"callbacks": [PreemptionCheckpoint()]},
             parser_kwargs={
                 "description": f"lightning-gen: train with fit/validate/test/predict; also: {extra}.",
                 # an abbreviated or misspelt option is an error, never silently expanded (subcommands inherit it)
@@ -151,7 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         return _run_command(argv[0], argv[1:])
     # From the console script, LightningCLI reads sys.argv itself (passing both warns on every run).
-    LightningGenCLI(args=argv if explicit else None)
+    try:
+        LightningGenCLI(args=argv if explicit else None)
+    except SIGTERMException:
+        print("lightning-gen: stopped by SIGTERM; resume with --ckpt_path last", file=sys.stderr)
+        return SIGTERM_EXIT_CODE
     return 0
 
 
