@@ -194,6 +194,7 @@ def sample_chain(
     guidance_scale: float | None = None,
     truncation: float | None = None,
     prompts: list[str] | None = None,
+    dynamic_threshold: float | None = None,
 ) -> torch.Tensor:
     """Cascaded sampling (Ho et al., 2021): ``models[0].sample`` then each later stage in turn.
 
@@ -203,6 +204,8 @@ def sample_chain(
     stages (:func:`lightning_gen.diffusion.cascade.upsample_chain`). Base-model options (labels, guidance,
     truncation ...) go to the first model only; ``prompts`` to the first model and to every ``chain_from``
     stage; sampler/steps/eta to every diffusion stage. Stage i (from 0) is seeded with ``seed + i``.
+    Text-conditional super-resolution stages (Imagen, Saharia et al. 2022) also get each image's prompt and
+    ``guidance_scale`` / ``dynamic_threshold`` (Imagen's dynamic thresholding percentile).
     """
     from lightning_gen.diffusion.cascade import upsample_chain
 
@@ -211,7 +214,7 @@ def sample_chain(
     base, *stages = models
     options = sample_options(
         base, labels=labels, sampler=sampler, steps=steps, eta=eta, guidance_scale=guidance_scale, truncation=truncation,
-        prompts=prompts,
+        prompts=prompts, dynamic_threshold=dynamic_threshold,
     )
     images = base.sample(num, seed=seed, use_ema=use_ema, **options)
     previous, offset = base, 0
@@ -224,7 +227,10 @@ def sample_chain(
         )
         previous = stage
     stage_seed = None if seed is None else seed + offset
-    return upsample_chain(stages, images, seed=stage_seed, use_ema=use_ema, sampler=sampler, steps=steps, eta=eta)
+    return upsample_chain(
+        stages, images, seed=stage_seed, use_ema=use_ema, sampler=sampler, steps=steps, eta=eta, prompts=prompts,
+        guidance_scale=guidance_scale, dynamic_threshold=dynamic_threshold,
+    )
 
 
 def save_samples(

@@ -12,6 +12,7 @@ from torch import nn
 from lightning_gen.diffusion.guidance import dropout_mask, null_mask_guided_output
 from lightning_gen.diffusion.samplers import ModelFn, Sampler, SamplingOptions
 from lightning_gen.models.cascade import SuperResolutionDDPM
+from lightning_gen.models.clip import fit_text_tokenizer
 from lightning_gen.models.ddpm import DDPM
 from lightning_gen.nn.text.base import TextEncoder, TextEncoding
 from lightning_gen.nn.text.cache import EncodingCache
@@ -114,15 +115,8 @@ class TextConditioning:
 
     def setup(self, stage: str) -> None:
         super().setup(stage)  # type: ignore[misc]
-        if stage == "fit" and getattr(self.text_encoder, "tokenizer_fitted", True) is False:
-            datamodule = getattr(self.trainer, "datamodule", None)
-            if datamodule is None or not hasattr(datamodule, "training_captions"):
-                raise ValueError(
-                    f"The {type(self.text_encoder).__name__} has no tokenizer yet, and it is fitted on the datamodule's "
-                    "training_captions(); train with a captioned datamodule (CaptionedMNISTDataModule, ...) or fit "
-                    "the tokenizer first (text_encoder.fit_tokenizer(captions))."
-                )
-            self.text_encoder.fit_tokenizer(datamodule.training_captions())
+        if stage == "fit":  # a trainable tower without a tokenizer fits one on the training captions
+            fit_text_tokenizer(self.text_encoder, getattr(self.trainer, "datamodule", None))
 
     def encode_text(self, texts: list[str]) -> TextEncoding:
         """The encoding of ``texts`` on the model's device (no gradient into a frozen encoder)."""

@@ -36,7 +36,8 @@ def tiny_t2i(encoder: TextEncoder | None = None, size: int = 8, **kwargs: Any) -
     encoder = encoder or MiniLMTextEncoder()
     options: dict[str, Any] = dict(text_dropout=0.2, ema_decay=0.9, lr=1e-3, val_steps=2, num_val_samples=4)
     options.update(kwargs)
-    return TextToImageDDPM(tiny_text_unet(encoder, size), encoder, **options)
+    unet = tiny_text_unet(encoder, size) if size > 4 else tiny_text_unet(encoder, size, widths=[8], attention_resolutions=[4])
+    return TextToImageDDPM(unet, encoder, **options)
 
 
 def tiny_text_sr(size: int = 8, low: int = 4, **kwargs: Any) -> TextSuperResolutionDDPM:
@@ -225,8 +226,6 @@ def test_sr_noise_level_reaches_the_unet_and_the_cascade_chains(mnist_root, tmp_
     assert not torch.allclose(clean, noisy)
     assert clean.shape == (2, 1, 8, 8)
     base = tiny_t2i(size=4)
-    base.denoiser = tiny_text_unet(base.text_encoder, 4, widths=[8], attention_resolutions=[4])
-    base.ema = None
     low_res = base.eval().sample(2, prompts=PROMPTS, seed=0, steps=2, progress=False)
     images = upsample_chain([sr.eval()], low_res, prompts=PROMPTS, seed=0, steps=2, guidance_scale=2.0, progress=False)
     assert images.shape == (4, 1, 8, 8)
