@@ -1,7 +1,8 @@
 """Single-stage vs cascaded diffusion on MNIST at the same training budget, with and without conditioning
 augmentation (Ho et al., 2021: "conditioning augmentation is critical").
 
-Models (each its own ``lightning-gen fit`` run, see docs/results/diffusion.md):
+Models (each its own ``lightning-gen fit`` run of :mod:`benchmarks.diffusion_runs`, trained or resumed first
+when missing; ``--quick`` trains tiny ones in seconds; see docs/results/diffusion.md):
 - single stage: ``ddpm_cond_mnist``, class-conditional 28x28, 2N optimizer steps;
 - cascade: ``cascade_base_mnist`` (class-conditional 14x14, N steps) + ``cascade_sr_mnist`` (14 -> 28,
   N steps) trained with Gaussian conditioning augmentation, or ``--model.init_args.conditioning_augmentation
@@ -26,15 +27,10 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import ResultFile, markdown_table
-from benchmarks.diffusion_nfe import (
-    NAMES,
-    checkpoint_facts,
-    last_checkpoint,
-    real_digits,
-    score,
-    training_wall_s,
-)
+from benchmarks.diffusion_nfe import NAMES, checkpoint_facts, real_digits, score
+from benchmarks.diffusion_runs import ensure_checkpoint, training_wall_s
 from lightning_gen.data.transforms import resize
+from lightning_gen.diffusion.samplers import TIMESTEP_SPACING
 from lightning_gen.metrics import load_feature_network
 from lightning_gen.sampling import load_model, sample_chain
 
@@ -51,13 +47,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=50)
     args = parser.parse_args(argv)
     num, steps = (8, 3) if args.quick else (args.num_samples, args.steps)
-    paths = {k: last_checkpoint(run) for k, run in RUN_NAMES.items()}
+    paths = {k: ensure_checkpoint(run, quick=args.quick) for k, run in RUN_NAMES.items()}
     models = {k: load_model(p) for k, p in paths.items()}
+    suffix = "_quick" if args.quick else ""
     budget = {k: {**{f: checkpoint_facts(p)[f] for f in ("global_step", "epoch", "model")},
-                  "training_wall_s": training_wall_s(RUN_NAMES[k])} for k, p in paths.items()}  # fmt: skip
+                  "training_wall_s": training_wall_s(RUN_NAMES[k] + suffix)} for k, p in paths.items()}  # fmt: skip
     sampler = args.sampler
     config = {"budget": budget, "num_samples": num, "sampler": sampler, "steps_per_stage": steps, "seed": 0,
-              "sr_sampling_level": int(models["sr_aug"].hparams.sampling_augmentation_level)}  # fmt: skip
+              "sr_sampling_level": int(models["sr_aug"].hparams.sampling_augmentation_level),
+              "timestep_spacing": TIMESTEP_SPACING}  # fmt: skip
     result = ResultFile(NAME, config, quick=args.quick)
     labels = torch.arange(num) % 10
     held_out, _ = real_digits()

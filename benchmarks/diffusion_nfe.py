@@ -11,8 +11,8 @@ at 20 steps within 10% of the 1000-step FID.
 
     python -m benchmarks diffusion_nfe [--quick] [--ckpt PATH] [--num-samples N]
 
-The checkpoint is produced by ``lightning-gen fit --config configs/ddpm_mnist.yaml`` (see
-docs/results/diffusion.md for the exact command and budget).
+Without ``--ckpt`` the checkpoint is the ``ddpm_mnist`` run of :mod:`benchmarks.diffusion_runs` (configs/
+ddpm_mnist.yaml, 4,000 steps), trained or resumed first when missing; ``--quick`` trains a tiny one in seconds.
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ from typing import Any
 
 import torch
 
-from benchmarks.common import SHARED_DATA, WORK_DIR, ResultFile, markdown_table
+import benchmarks.common as common
+from benchmarks.common import ResultFile, markdown_table
+from benchmarks.diffusion_runs import ensure_checkpoint, training_wall_s
 from lightning_gen.data import read_mnist
+from lightning_gen.diffusion.samplers import TIMESTEP_SPACING
 from lightning_gen.metrics import ImageMetrics, load_feature_network, mnist_feature_split
 from lightning_gen.sampling import load_model
 
@@ -46,14 +49,13 @@ QUICK_SAMPLERS = (
     ("dpmpp", 10),
     ("dpmpp", 20),
 )  # pipeline check only
-RUNS = WORK_DIR / "runs"
 NAMES = ("fid", "kid", "is", "pr")  # KID is unbiased at small sample counts, FID is not
 
 
-def real_digits(root: Path = SHARED_DATA / "mnist") -> tuple[torch.Tensor, torch.Tensor]:
+def real_digits(root: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(held-out, other) real MNIST t10k digits in [-1, 1], (N, 1, 28, 28): the 2,000 the MNIST feature
-    network never saw, and the other 8,000."""
-    images, _ = read_mnist(root, "test")
+    network never saw, and the other 8,000 (``root``: default ``../shared/data/mnist``)."""
+    images, _ = read_mnist(root or common.SHARED_DATA / "mnist", "test")
     real = images.unsqueeze(1).float() / 127.5 - 1.0
     train_idx, held_out = mnist_feature_split(real.shape[0])
     return real[held_out], real[train_idx]
@@ -89,37 +91,13 @@ def checkpoint_facts(path: str | Path) -> dict[str, Any]:
     }
 
 
-def last_checkpoint(run: str) -> Path:
-    """The newest ``last.ckpt`` of a training run under benchmarks/work/runs/<run>/ (any logger layout)."""
-    found = sorted((RUNS / run).rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise FileNotFoundError(
-            f"No last.ckpt under {RUNS / run}; train it first (docs/results/diffusion.md lists the commands) or pass --ckpt."
-        )
-    return found[-1]
-
-
-def training_wall_s(run: str) -> float | None:
-    """Wall time of ``run`` recorded by the training queue (benchmarks/work/runs/times.txt; a resumed run's
-    parts are added up), if any."""
-    path = RUNS / "times.txt"
-    if not path.is_file():
-        return None
-    parts_s = []
-    for line in path.read_text().splitlines():
-        parts = dict(p.split("=", 1) for p in line.split()[1:] if "=" in p)
-        if line.split()[0] == run and parts.get("rc") == "0":
-            parts_s.append(float(parts["wall_s"]))
-    return sum(parts_s) if parts_s else None
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m benchmarks {NAME}")
     parser.add_argument(
         "--quick", action="store_true", help="8 samples, 40 ancestral steps: checks the pipeline only"
     )
     parser.add_argument(
-        "--ckpt", default=None, help="default: the last ddpm_mnist run under benchmarks/work/runs"
+        "--ckpt", default=None, help="default: the ddpm_mnist run under benchmarks/work/runs (trained if missing)"
     )
     parser.add_argument("--num-samples", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=100)
@@ -127,12 +105,14 @@ def main(argv: list[str]) -> int:
     num = 8 if args.quick else args.num_samples
     samplers = QUICK_SAMPLERS if args.quick else SAMPLERS
     torch.manual_seed(0)
-    args.ckpt = args.ckpt or str(last_checkpoint("ddpm_mnist"))
+    run = "ddpm_mnist_quick" if args.quick else "ddpm_mnist"
+    args.ckpt = args.ckpt or str(ensure_checkpoint("ddpm_mnist", quick=args.quick))
     model = load_model(args.ckpt)
     facts = checkpoint_facts(args.ckpt)
     config = {"checkpoint": facts, "num_samples": num, "seed": 0, "samplers": [list(s) for s in samplers],
               "reference": "MNIST t10k, the 2,000 digits held out from the feature network",
-              "feature_net": "mnist", "training_wall_s": training_wall_s("ddpm_mnist")}  # fmt: skip
+              "feature_net": "mnist", "training_wall_s": training_wall_s(run),
+              "timestep_spacing": TIMESTEP_SPACING, "x0_clipping": "static [-1, 1], every sampler"}  # fmt: skip
     result = ResultFile(NAME, config, quick=args.quick)
     held_out, others = real_digits()
     features = load_feature_network("mnist")
@@ -165,7 +145,8 @@ def main(argv: list[str]) -> int:
     markdown = (
         f"# {NAME}\n\nCheckpoint {facts['checkpoint']} ({facts['model']}, {facts['global_step']} training steps), "
         f"{num} samples per sampler, seed 0, EMA weights; MNIST feature network; reference: the 2,000 held-out "
-        f"t10k digits. Hardware: {env['hardware']}, {env['torch_threads']} thread(s).\n\n"
+        f"t10k digits; {TIMESTEP_SPACING} timestep spacing and x0 clipping for every sampler. "
+        f"Hardware: {env['hardware']}, {env['torch_threads']} thread(s).\n\n"
         + markdown_table(["sampler", "NFE", "FID", "KID", "IS", "precision", "recall", "sampling s"], rows)
         + f"\nBest 20-step sampler: {best_key}, FID {at20[best_key]:.2f} = {ratio:.2f}x the {ancestral_key} FID "
         f"({ancestral:.2f}); target (<= 1.10x): {'met' if summary['target_met'] else 'MISSED'}.\n"

@@ -22,7 +22,8 @@ import torch
 from diffusers import DDIMPipeline, DDPMPipeline
 
 from benchmarks.common import ResultFile, markdown_table
-from benchmarks.diffusion_nfe import checkpoint_facts, last_checkpoint
+from benchmarks.diffusion_nfe import checkpoint_facts
+from benchmarks.diffusion_runs import last_checkpoint
 from lightning_gen.diffusion import make_scheduler
 from lightning_gen.sampling import load_model
 

@@ -10,6 +10,9 @@ project's MNIST feature network. Lower MSE is not the goal of a generative in-fi
 can differ from the true one); FID measures plausibility.
 
     python -m benchmarks inpainting [--quick] [--ckpt PATH] [--num-images N] [--steps S --jumps J --resample R]
+
+Without ``--ckpt`` the model is the ``ddpm_mnist`` run of :mod:`benchmarks.diffusion_runs`, trained or resumed
+first when missing (``--quick``: a tiny one, trained in seconds).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import ResultFile, markdown_table
-from benchmarks.diffusion_nfe import checkpoint_facts, last_checkpoint, real_digits, score
+from benchmarks.diffusion_nfe import checkpoint_facts, real_digits, score
+from benchmarks.diffusion_runs import ensure_checkpoint
 from lightning_gen.diffusion import preset_mask
 from lightning_gen.metrics import load_feature_network
 from lightning_gen.sampling import load_model
@@ -52,7 +56,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m benchmarks {NAME}")
     parser.add_argument("--quick", action="store_true", help="4 images, 4 RePaint steps")
     parser.add_argument(
-        "--ckpt", default=None, help="default: the last ddpm_mnist run under benchmarks/work/runs"
+        "--ckpt", default=None, help="default: the ddpm_mnist run under benchmarks/work/runs (trained if missing)"
     )
     parser.add_argument("--num-images", type=int, default=100)
     parser.add_argument("--steps", type=int, default=50)
@@ -61,7 +65,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     num, steps = (4, 4) if args.quick else (args.num_images, args.steps)
     jumps, resample = (2, 2) if args.quick else (args.jumps, args.resample)
-    args.ckpt = args.ckpt or str(last_checkpoint("ddpm_mnist"))
+    args.ckpt = args.ckpt or str(ensure_checkpoint("ddpm_mnist", quick=args.quick))
     model = load_model(args.ckpt)
     held_out, _ = real_digits()
     inputs, reference = held_out[:num], held_out[num:]
