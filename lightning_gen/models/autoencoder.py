@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lightning_gen.losses import ReconstructionLoss, reconstruction_loss
-from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
+from lightning_gen.models.base import GenerativeModule
 from lightning_gen.utils.validation import check_choice
 
 __all__ = ["AutoEncoder"]
@@ -35,10 +35,9 @@ class AutoEncoder(GenerativeModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         code_momentum: float = 0.01,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **training: Any,
     ) -> None:
-        super().__init__(gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        super().__init__(**training)
         check_choice("loss", loss, ReconstructionLoss)
         latent = getattr(encoder, "latent_dim", None)
         if latent is None or getattr(decoder, "latent_dim", latent) != latent:
@@ -46,7 +45,7 @@ class AutoEncoder(GenerativeModule):
                 "encoder.latent_dim and decoder.latent_dim must exist and agree "
                 f"(got {latent} and {getattr(decoder, 'latent_dim', None)})."
             )
-        self._save_hparams()
+        self.save_init_hyperparameters(AutoEncoder.__init__, locals())
         self.encoder = encoder
         self.decoder = decoder
         self.register_buffer("code_mean", torch.zeros(latent))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,11 @@ def read_checkpoint_info(path: str | Path | IO[bytes]) -> dict[str, Any]:
         FileNotFoundError: no such file.
         ValueError: the file is not a checkpoint, or not one written by lightning-gen.
     """
+    return _read_checkpoint(path)[CHECKPOINT_KEY]
+
+
+def _read_checkpoint(path: str | Path | IO[bytes]) -> dict[str, Any]:
+    """The whole checkpoint (weights only), checked to be a lightning-gen one (see :func:`read_checkpoint_info`)."""
     if isinstance(path, str | Path) and not Path(path).is_file():
         raise FileNotFoundError(f"Checkpoint not found: {path}")
     try:
@@ -50,7 +56,7 @@ def read_checkpoint_info(path: str | Path | IO[bytes]) -> dict[str, Any]:
             f"{path} is not a lightning-gen checkpoint (it has no '{CHECKPOINT_KEY}' entry). Pass a .ckpt written "
             "by `lightning-gen fit` or by a Trainer fitting a lightning_gen.models module."
         )
-    return checkpoint[CHECKPOINT_KEY]
+    return checkpoint
 
 
 class GenerativeModule(pl.LightningModule):
@@ -63,6 +69,8 @@ class GenerativeModule(pl.LightningModule):
     """
 
     network_names: ClassVar[tuple[str, ...]] = ()
+    #: options of a parent's constructor that this class sets itself, so they are not its constructor arguments
+    fixed_options: ClassVar[tuple[str, ...]] = ()
     #: name of the network that ``sample`` runs (and that EMA averages)
     sampling_network: ClassVar[str] = ""
 
@@ -79,30 +87,49 @@ class GenerativeModule(pl.LightningModule):
         self._finite_guard = FiniteGuard()
 
     # ------------------------------------------------------------------ hyper-parameters and checkpoints
-    def _save_hparams(self) -> None:
-        """``save_hyperparameters`` minus the networks (they are described by :func:`network_spec`).
+    def save_init_hyperparameters(self, init: Any, arguments: dict[str, Any]) -> None:
+        """Save the constructor's arguments as hyper-parameters, less the networks; call it in a family's
+        ``__init__`` as ``self.save_init_hyperparameters(Family.__init__, locals())``.
 
-        LightningCLI's ``_instantiator`` is dropped, so ``load_from_checkpoint`` rebuilds through ``__init__``
-        with the networks from the checkpoint; ``_class_path`` is always recorded, so that
-        ``lightning-gen validate/test/predict --ckpt_path`` can merge the checkpoint's hyper-parameters."""
-        frame = _caller_frame()
-        self.save_hyperparameters(ignore=list(self.network_names), logger=True, frame=frame)
-        class_path = f"{type(self).__module__}.{type(self).__qualname__}"
-        # Under LightningCLI the saved values are the *subclass's* arguments only; the calling __init__'s own
-        # arguments (what its training loop reads, e.g. GAN's options that BigGAN fixes) are added here.
-        code = frame.f_code if frame is not None else None
-        own = {} if code is None else {
-            name: frame.f_locals[name]
-            for name in code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
-            if name in frame.f_locals and name not in self.network_names
+        Lightning's ``save_hyperparameters`` records the arguments of every ``__init__`` of the call chain
+        (a subclass's values winning) or, under LightningCLI, the configured arguments of the class the CLI
+        built. The latter lack the options a subclass passes to this ``__init__`` itself (BigBiGAN's
+        ``loss``), which this class's loop still reads, so ``init``'s own ``arguments`` are added where
+        missing. What a checkpoint keeps is :meth:`constructor_hparams`."""
+        self.save_hyperparameters(ignore=list(self.network_names))
+        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        own = {
+            name: arguments[name]
+            for name, p in inspect.signature(init).parameters.items()
+            if p.kind in named and name != "self" and name not in self.network_names and name in arguments
         }
         for hparams in (self._hparams, self._hparams_initial):
             hparams.pop("_instantiator", None)
-            hparams["_class_path"] = class_path
             for name, value in own.items():
                 hparams.setdefault(name, value)
 
+    def constructor_hparams(self) -> dict[str, Any]:
+        """The hyper-parameters a checkpoint keeps: exactly the keyword arguments ``type(self)(...)`` accepts.
+
+        In memory, ``self.hparams`` (:meth:`save_init_hyperparameters`) may carry keys the class does not take:
+        an option a subclass fixes itself (``fixed_options``: ConditionalGAN's ``num_val_samples``, BigBiGAN's
+        ``loss``) or LightningCLI's ``_class_path``. The checkpoint keeps only the accepted ones
+        (:func:`constructor_arguments`, which follows ``**options`` forwarded to the parent), so
+        ``load_from_checkpoint`` and ``lightning-gen validate/test/predict --ckpt_path`` can pass them all to
+        ``__init__``; the model class is ``checkpoint["lightning_gen"]["model"]``."""
+        accepted = constructor_arguments(type(self))
+        return {name: value for name, value in self.hparams.items() if name in accepted}
+
+    @classmethod
+    def refuse_fixed_options(cls, options: dict[str, Any]) -> None:
+        """Raise if ``options`` (forwarded to the parent's constructor) name one of :attr:`fixed_options`."""
+        for name in cls.fixed_options:
+            if name in options:
+                raise ValueError(f"{cls.__name__} sets {name} itself; drop it from the model's options.")
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.CHECKPOINT_HYPER_PARAMS_KEY in checkpoint:
+            checkpoint[self.CHECKPOINT_HYPER_PARAMS_KEY] = self.constructor_hparams()
         checkpoint[CHECKPOINT_KEY] = {
             "format": 1,
             "version": lightning_gen.__version__,
@@ -183,7 +210,8 @@ class GenerativeModule(pl.LightningModule):
         Raises:
             ValueError: the file is not a lightning-gen checkpoint, or was written by another model class.
         """
-        info = read_checkpoint_info(checkpoint_path)
+        checkpoint = _read_checkpoint(checkpoint_path)
+        info = checkpoint[CHECKPOINT_KEY]
         written_by = info.get("model", "?")
         if not _is_subclass_path(written_by, cls):
             raise ValueError(
@@ -193,6 +221,16 @@ class GenerativeModule(pl.LightningModule):
         for name, spec in info["networks"].items():
             if name not in kwargs:
                 kwargs[name] = build_network(spec, name)
+        hparams = checkpoint.get(cls.CHECKPOINT_HYPER_PARAMS_KEY) or {}
+        stale = set(hparams) - constructor_arguments(cls)
+        if stale and _takes_var_keywords(cls):
+            # a checkpoint of an earlier version, whose hyper-parameters carried _class_path and the options a
+            # subclass fixes; a class forwarding **options would pass them on to its parent's __init__
+            checkpoint[cls.CHECKPOINT_HYPER_PARAMS_KEY] = {k: v for k, v in hparams.items() if k not in stale}
+            checkpoint_path = io.BytesIO()
+            torch.save(checkpoint, checkpoint_path)
+            checkpoint_path.seek(0)
+        del checkpoint
         parent = super().load_from_checkpoint.__func__  # type: ignore[attr-defined]
         model = parent(cls, checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs)
         return model
@@ -331,14 +369,6 @@ def reseed_global_rngs(seed: int) -> None:
     random.seed(seed)
 
 
-def _caller_frame():
-    import inspect
-
-    frame = inspect.currentframe()
-    # _save_hparams <- subclass __init__
-    return frame.f_back.f_back if frame and frame.f_back else None
-
-
 def constructor_arguments(cls: type) -> set[str]:
     """The keyword arguments ``cls(...)`` accepts: its ``__init__``'s named parameters and, where that
     ``__init__`` forwards ``**options`` to its parent's, the parent's too (recursively), less the
@@ -353,6 +383,11 @@ def constructor_arguments(cls: type) -> set[str]:
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
             break
     return names - set(getattr(cls, "fixed_options", ()))
+
+
+def _takes_var_keywords(cls: type) -> bool:
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _is_subclass_path(class_path: str, cls: type) -> bool:

@@ -12,7 +12,6 @@ from lightning_gen.losses import (
     bigbigan_encoder_generator_loss,
     reconstruction_loss,
 )
-from lightning_gen.models.base import ClipAlgorithm
 from lightning_gen.models.gan import GAN
 
 __all__ = ["BigBiGAN"]
@@ -43,10 +42,16 @@ class BigBiGAN(GAN):
         generator: an unconditional generator exposing ``latent_dim`` (a BigGANGenerator with num_classes=0).
         encoder: image -> z; exposes ``latent_dim`` and ``posterior(x) -> (mu, sigma | None)``.
         discriminator: ``(x, z) -> (B, 3)`` scores.
-        lr_e: the encoder's learning rate. Others: see :class:`~lightning_gen.models.GAN`.
+        d_steps_per_g_step, betas_g, betas_d: :class:`~lightning_gen.models.GAN`'s, with BigGAN's defaults;
+            ``betas_g`` is the E+G optimiser's.
+        lr_e: the encoder's learning rate.
+        options: the rest of :class:`~lightning_gen.models.GAN`'s (``lr_g``, ``lr_d``, ``ema_decay``,
+            ``num_val_samples``, ``val_seed``, training options); not ``loss`` (the paper's hinge losses are
+            BigBiGAN's own) nor ``real_label_range``.
     """
 
     network_names = ("generator", "encoder", "discriminator")
+    fixed_options = ("loss", "real_label_range")
 
     def __init__(
         self,
@@ -54,17 +59,12 @@ class BigBiGAN(GAN):
         encoder: nn.Module,
         discriminator: nn.Module,
         d_steps_per_g_step: int = 2,
-        lr_g: float = 2e-4,
         lr_e: float = 2e-4,
-        lr_d: float = 2e-4,
         betas_g: tuple[float, float] = (0.0, 0.999),
         betas_d: tuple[float, float] = (0.0, 0.999),
-        ema_decay: float | None = None,
-        num_val_samples: int = 64,
-        val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **options: Any,
     ) -> None:
+        self.refuse_fixed_options(options)
         if getattr(generator, "num_classes", 0):
             raise ValueError("BigBiGAN is unconditional: build its generator with num_classes=0.")
         if not hasattr(encoder, "posterior"):
@@ -85,16 +85,11 @@ class BigBiGAN(GAN):
             generator,
             discriminator,
             loss="hinge",
+            real_label_range=None,
             d_steps_per_g_step=d_steps_per_g_step,
-            lr_g=lr_g,
-            lr_d=lr_d,
             betas_g=betas_g,
             betas_d=betas_d,
-            ema_decay=ema_decay,
-            num_val_samples=num_val_samples,
-            val_seed=val_seed,
-            gradient_clip_val=gradient_clip_val,
-            gradient_clip_algorithm=gradient_clip_algorithm,
+            **options,
         )
         self.encoder = encoder
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from lightning_gen.losses import AdversarialLoss, orthogonal_regularization, regularized_weights
-from lightning_gen.models.base import ClipAlgorithm
 from lightning_gen.models.conditional_gan import ConditionalGAN
 
 __all__ = ["BigGAN"]
@@ -34,8 +35,11 @@ class BigGAN(ConditionalGAN):
     ``sample`` takes ``labels=K`` (or cycles through the classes).
 
     Args:
+        loss, d_steps_per_g_step, betas_g, betas_d, ema_decay: :class:`~lightning_gen.models.GAN`'s, with
+            BigGAN's defaults (above).
         ortho_beta: strength of the orthogonal regularisation (0 disables it).
-        Others: see :class:`~lightning_gen.models.ConditionalGAN`.
+        options: the rest of :class:`~lightning_gen.models.ConditionalGAN`'s (``samples_per_class``, ``lr_g``,
+            ``lr_d``, ``val_seed``, training options ...).
     """
 
     def __init__(
@@ -44,18 +48,12 @@ class BigGAN(ConditionalGAN):
         discriminator: nn.Module,
         num_classes: int = 10,
         loss: AdversarialLoss = "hinge",
-        real_label_range: tuple[float, float] | None = None,
         d_steps_per_g_step: int = 2,
-        lr_g: float = 2e-4,
-        lr_d: float = 2e-4,
         betas_g: tuple[float, float] = (0.0, 0.999),
         betas_d: tuple[float, float] = (0.0, 0.999),
         ema_decay: float | None = 0.9999,
         ortho_beta: float = 1e-4,
-        samples_per_class: int = 8,
-        val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **options: Any,
     ) -> None:
         if ortho_beta < 0:
             raise ValueError(
@@ -72,17 +70,11 @@ class BigGAN(ConditionalGAN):
             discriminator,
             num_classes=num_classes,
             loss=loss,
-            real_label_range=real_label_range,
             d_steps_per_g_step=d_steps_per_g_step,
-            lr_g=lr_g,
-            lr_d=lr_d,
             betas_g=betas_g,
             betas_d=betas_d,
             ema_decay=ema_decay,
-            samples_per_class=samples_per_class,
-            val_seed=val_seed,
-            gradient_clip_val=gradient_clip_val,
-            gradient_clip_algorithm=gradient_clip_algorithm,
+            **options,
         )
 
     def ortho_weights(self) -> list[nn.Parameter]:

@@ -33,9 +33,7 @@ class ImageConditionedDDPM(DDPM):
     fixed_options = ("num_val_samples",)
 
     def __init__(self, denoiser: nn.Module, **ddpm_options: Any) -> None:
-        for name in self.fixed_options:
-            if name in ddpm_options:
-                raise ValueError(f"{type(self).__name__} sets {name} itself; drop it from the model's options.")
+        self.refuse_fixed_options(ddpm_options)
         super().__init__(denoiser, num_val_samples=self.num_grid_images, **ddpm_options)
 
     def condition_from_image(self, x0: torch.Tensor) -> torch.Tensor:

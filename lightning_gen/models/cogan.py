@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lightning_gen.losses import AdversarialLoss, discriminator_loss, generator_loss
-from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
+from lightning_gen.models.base import GenerativeModule
 from lightning_gen.nn.ema import EMA
 from lightning_gen.utils.validation import check_choice
 
@@ -38,6 +38,7 @@ class CoGAN(GenerativeModule):
         ema_decay: keep an EMA of the generator for sampling (None: off, as in the paper).
         num_val_samples: size of the fixed noise batch for validation image grids.
         val_seed: seed of that noise.
+        training: :class:`~lightning_gen.models.base.GenerativeModule`'s options (clipping, accumulation).
     """
 
     network_names = ("generator", "discriminator")
@@ -55,16 +56,15 @@ class CoGAN(GenerativeModule):
         ema_decay: float | None = None,
         num_val_samples: int = 32,
         val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **training: Any,
     ) -> None:
-        super().__init__(gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        super().__init__(**training)
         check_choice("loss", loss, AdversarialLoss)
         if not hasattr(generator, "latent_dim"):
             raise ValueError(
                 "The generator must expose `latent_dim` (the size of z), e.g. a CoupledGenerator."
             )
-        self._save_hparams()
+        self.save_init_hyperparameters(CoGAN.__init__, locals())
         self.generator = generator
         self.discriminator = discriminator
         self.ema = EMA(generator, ema_decay) if ema_decay is not None else None

@@ -7,9 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_gen.losses import AdversarialLoss
-from lightning_gen.models.base import ClipAlgorithm
 from lightning_gen.models.gan import GAN
+from lightning_gen.models.labels import class_grid_labels
 
 __all__ = ["ConditionalGAN"]
 
@@ -19,26 +18,25 @@ class ConditionalGAN(GAN):
 
     The networks embed y themselves (``num_classes`` > 0 on both). Training is :class:`GAN`'s algorithm with
     the batch's labels given to both players; validation grids have one row per class.
+
+    Args:
+        num_classes: K, the number of classes (the networks' ``num_classes`` must agree).
+        samples_per_class: validation grid: one row of this many samples per class.
+        options: :class:`GAN`'s (loss, label smoothing, k, Adam settings, EMA, val_seed, training options);
+            ``num_val_samples`` is ``num_classes * samples_per_class``.
     """
+
+    fixed_options = ("num_val_samples",)  # num_classes * samples_per_class
 
     def __init__(
         self,
         generator: nn.Module,
         discriminator: nn.Module,
         num_classes: int = 10,
-        loss: AdversarialLoss = "non_saturating",
-        real_label_range: tuple[float, float] | None = None,
-        d_steps_per_g_step: int = 1,
-        lr_g: float = 2e-4,
-        lr_d: float = 2e-4,
-        betas_g: tuple[float, float] = (0.5, 0.999),
-        betas_d: tuple[float, float] = (0.5, 0.999),
-        ema_decay: float | None = None,
         samples_per_class: int = 8,
-        val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **options: Any,
     ) -> None:
+        self.refuse_fixed_options(options)
         for name, net in (("generator", generator), ("discriminator", discriminator)):
             got = getattr(net, "num_classes", None)
             if got is not None and got != num_classes:
@@ -46,22 +44,7 @@ class ConditionalGAN(GAN):
                     f"ConditionalGAN(num_classes={num_classes}) but its {name} was built with num_classes={got}; "
                     "set the same num_classes on the model and both networks."
                 )
-        super().__init__(
-            generator,
-            discriminator,
-            loss=loss,
-            real_label_range=real_label_range,
-            d_steps_per_g_step=d_steps_per_g_step,
-            lr_g=lr_g,
-            lr_d=lr_d,
-            betas_g=betas_g,
-            betas_d=betas_d,
-            ema_decay=ema_decay,
-            num_val_samples=num_classes * samples_per_class,
-            val_seed=val_seed,
-            gradient_clip_val=gradient_clip_val,
-            gradient_clip_algorithm=gradient_clip_algorithm,
-        )
+        super().__init__(generator, discriminator, num_val_samples=num_classes * samples_per_class, **options)
         self.num_classes = num_classes
 
     def split_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -69,22 +52,6 @@ class ConditionalGAN(GAN):
             raise ValueError("ConditionalGAN needs (images, labels) batches; use a labelled datamodule.")
         return batch[0], batch[1].long()
 
-    def class_grid_labels(self, per_class: int) -> torch.Tensor:
-        """Labels 0,0,...,1,1,...: one row of ``per_class`` samples per class."""
-        return torch.arange(self.num_classes, device=self.device).repeat_interleave(per_class)
-
     def validation_labels(self) -> torch.Tensor:
-        return self.class_grid_labels(self.hparams.samples_per_class)
-
-    def sample_labels(self, num: int, labels: torch.Tensor | int | None) -> torch.Tensor:
-        """Given labels, one repeated label, or (None) classes cycling 0..K-1 so every class appears."""
-        if labels is None:
-            return torch.arange(num, device=self.device) % self.num_classes
-        if isinstance(labels, int):
-            labels = torch.full((num,), labels, device=self.device)
-        labels = labels.to(self.device).long()
-        if labels.numel() != num:
-            raise ValueError(f"Got {labels.numel()} labels for {num} samples.")
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(f"Labels must lie in [0, {self.num_classes - 1}], got {labels.unique().tolist()}.")
-        return labels
+        """One row of ``samples_per_class`` samples per class."""
+        return class_grid_labels(self.num_classes, self.hparams.samples_per_class, self.device)

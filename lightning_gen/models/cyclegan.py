@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lightning_gen.losses import discriminator_loss, generator_loss, reconstruction_loss
-from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
+from lightning_gen.models.base import GenerativeModule
 from lightning_gen.nn.image_pool import ImagePool
 from lightning_gen.utils.validation import check_choice, check_positive
 
@@ -90,6 +90,7 @@ class CycleGAN(GenerativeModule):
         lr_decay_start: fraction of ``trainer.max_epochs`` after which the learning rate decays linearly to
             0 (0.5: the paper's second half); 1.0 keeps it constant.
         num_val_images: images per domain in the validation grid.
+        training: :class:`~lightning_gen.models.base.GenerativeModule`'s options (clipping, accumulation).
     """
 
     network_names = ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b")
@@ -108,10 +109,9 @@ class CycleGAN(GenerativeModule):
         betas: tuple[float, float] = (0.5, 0.999),
         lr_decay_start: float = 0.5,
         num_val_images: int = 8,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **training: Any,
     ) -> None:
-        super().__init__(gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        super().__init__(**training)
         check_positive("lambda_cycle", lambda_cycle, allow_zero=True)
         identity = 0.5 * lambda_cycle if lambda_identity is None else lambda_identity
         check_positive("lambda_identity", identity, allow_zero=True)
@@ -127,7 +127,7 @@ class CycleGAN(GenerativeModule):
                 f"The identity loss needs domains with equal channel counts, but generator_ab maps {channels[0]} "
                 f"to {channels[1]} channels; set lambda_identity=0."
             )
-        self._save_hparams()
+        self.save_init_hyperparameters(CycleGAN.__init__, locals())
         self.lambda_identity = identity
         self.generator_ab, self.generator_ba = generator_ab, generator_ba
         self.discriminator_a, self.discriminator_b = discriminator_a, discriminator_b

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from lightning_gen.losses import AdversarialLoss, discriminator_loss, generator_loss, random_real_targets
-from lightning_gen.models.base import ClipAlgorithm, GenerativeModule
+from lightning_gen.models.base import GenerativeModule
+from lightning_gen.models.labels import sampling_labels
 from lightning_gen.nn.ema import EMA
 from lightning_gen.nn.standing_stats import standing_statistics
 from lightning_gen.utils.validation import check_choice
@@ -35,6 +36,8 @@ class GAN(GenerativeModule):
         ema_decay: keep an exponential moving average of the generator for sampling (None: off).
         num_val_samples: size of the fixed noise batch used for validation image grids.
         val_seed: seed of that fixed noise (stored in the checkpoint).
+        training: :class:`~lightning_gen.models.base.GenerativeModule`'s options (``gradient_clip_val``,
+            ``gradient_clip_algorithm``, ``accumulate_grad_batches``).
     """
 
     network_names = ("generator", "discriminator")
@@ -54,10 +57,9 @@ class GAN(GenerativeModule):
         ema_decay: float | None = None,
         num_val_samples: int = 64,
         val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **training: Any,
     ) -> None:
-        super().__init__(gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        super().__init__(**training)
         check_choice("loss", loss, AdversarialLoss)
         if d_steps_per_g_step < 1:
             raise ValueError(f"d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}.")
@@ -67,7 +69,7 @@ class GAN(GenerativeModule):
                 raise ValueError("real_label_range (label smoothing) does not apply to loss='hinge'.")
         if not hasattr(generator, "latent_dim"):
             raise ValueError("The generator must expose `latent_dim` (the size of z).")
-        self._save_hparams()
+        self.save_init_hyperparameters(GAN.__init__, locals())
         self.generator = generator
         self.discriminator = discriminator
         self.ema = EMA(generator, ema_decay) if ema_decay is not None else None
@@ -225,10 +227,13 @@ class GAN(GenerativeModule):
         with standing_statistics(self.sampler_network(use_ema), standing_inputs, standing_stats):
             return self.generate(z, labels, use_ema=use_ema, batch_size=batch_size)
 
+    #: class-conditional models set it (ConditionalGAN); 0: unconditional
+    num_classes: int = 0
+
     def sample_labels(self, num: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:
-        if labels is not None:
-            raise ValueError(f"{type(self).__name__} is unconditional; do not pass labels.")
-        return None
+        """The labels of ``num`` samples: :func:`~lightning_gen.models.labels.sampling_labels` (the package's
+        one rule: given, repeated, or cycling through the classes; None when unconditional)."""
+        return sampling_labels(num, labels, self.num_classes, self.device, type(self).__name__)
 
     def generate(
         self, z: torch.Tensor, labels: torch.Tensor | None = None, *, use_ema: bool = True, batch_size: int = 256
