@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "reconstruct": "lightning_gen.commands.reconstruct",
     "export": "lightning_gen.commands.export",
     "translate": "lightning_gen.commands.translate",
+    "vary": "lightning_gen.commands.vary",
 }
 
 __all__ = ["COMMANDS"]
