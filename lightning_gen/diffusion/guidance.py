@@ -42,7 +42,7 @@ def dropout_mask(batch: int, p: float, generator: torch.Generator | None = None,
         raise ValueError(f"The condition dropout probability must be in [0, 1), got {p}.")
     if p <= 0:
         return torch.zeros(batch, dtype=torch.bool, device=device)
-    return torch.rand(batch, generator=generator, device=generator.device if generator is not None else device).to(device) < p
+    return rng.rand((batch,), generator=generator, device=device) < p
 
 
 def null_mask_guided_output(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from lightning_gen.diffusion import NoiseSchedule, augment_condition, drop_labels, random_levels, rng
+from lightning_gen.diffusion.guidance import dropout_mask
 from tests.models.diffusion_helpers import tiny_sr
 
 
@@ -34,6 +35,9 @@ def test_augmentation_and_label_dropout_put_everything_on_the_condition_device()
     assert torch.equal(noisy, again) and noisy.device == cond.device
     labels = drop_labels(torch.arange(8), null_label=10, p=0.5, generator=torch.Generator().manual_seed(0))
     assert set(labels.tolist()) - set(range(8)) == {10}
+    mask = dropout_mask(64, 0.5, torch.Generator().manual_seed(0), device="meta")  # CPU stream, meta result
+    assert mask.device.type == "meta" and mask.dtype == torch.bool
+    assert torch.equal(dropout_mask(64, 0.5, torch.Generator().manual_seed(0)), torch.rand(64, generator=torch.Generator().manual_seed(0)) < 0.5)
 
 
 def test_sr_condition_levels_live_on_the_condition_device():
