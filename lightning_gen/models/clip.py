@@ -106,7 +106,7 @@ class CLIP(GenerativeModule):
             )
         if embed_dim < 1 or warmup_steps < 0:
             raise ValueError(f"embed_dim must be >= 1 and warmup_steps >= 0, got {embed_dim}, {warmup_steps}.")
-        self.save_hyperparameters(ignore=list(self.network_names))
+        self.save_init_hyperparameters(CLIP.__init__, locals())
         self.image_tower = image_tower
         self.text_tower = text_tower
         self.image_projection = nn.Linear(image_tower.output_dim, embed_dim, bias=False)

@@ -20,8 +20,8 @@ from lightning_gen.diffusion.objectives import (
 from lightning_gen.diffusion.samplers import ModelFn, Sampler, make_scheduler, resolve_steps, run_sampler
 from lightning_gen.diffusion.schedule import BetaSchedule, NoiseSchedule
 from lightning_gen.losses import reconstruction_loss
-from lightning_gen.models.base import ClipAlgorithm, GenerativeModule, constructor_arguments, mix_seed
-from lightning_gen.models.conditional_gan import ConditionalGAN
+from lightning_gen.models.base import GenerativeModule, mix_seed
+from lightning_gen.models.labels import sampling_labels
 from lightning_gen.nn.ema import EMA
 from lightning_gen.utils.validation import check_choice
 
@@ -58,6 +58,8 @@ class DDPM(GenerativeModule):
             ema_decay**n of the random initialisation in the sampling weights.
         noise_seed: seed of the training noise (see above).
         val_sampler, val_steps, num_val_samples, val_seed: the validation image grid.
+        training: :class:`~lightning_gen.models.base.GenerativeModule`'s options (``gradient_clip_val``,
+            ``gradient_clip_algorithm``, ``accumulate_grad_batches``).
     """
 
     network_names = ("denoiser",)
@@ -85,10 +87,9 @@ class DDPM(GenerativeModule):
         val_steps: int = 50,
         num_val_samples: int = 64,
         val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **training: Any,
     ) -> None:
-        super().__init__(gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        super().__init__(**training)
         check_choice("prediction_type", prediction_type, PredictionType)
         check_choice("loss_weighting", loss_weighting, LossWeighting)
         check_choice("val_sampler", val_sampler, Sampler)
@@ -101,13 +102,7 @@ class DDPM(GenerativeModule):
             raise ValueError("label_dropout needs a class-conditional denoiser (num_classes > 0).")
         if warmup_steps < 0 or num_val_samples < 1:
             raise ValueError(f"warmup_steps must be >= 0 and num_val_samples >= 1, got {warmup_steps}, {num_val_samples}.")
-        self._save_hparams()
-        # Lightning merges the arguments of every __init__ in the call chain; keep only what this class's
-        # constructor accepts, so load_from_checkpoint can call it (subclasses fix some DDPM options).
-        accepted = constructor_arguments(type(self))
-        for hparams in (self._hparams, self._hparams_initial):
-            for key in [k for k in hparams if k not in accepted]:
-                hparams.pop(key)
+        self.save_init_hyperparameters(DDPM.__init__, locals())
         self.label_dropout = label_dropout
         self.num_val_samples = num_val_samples
         self.denoiser = denoiser
@@ -211,12 +206,9 @@ class DDPM(GenerativeModule):
 
     # ------------------------------------------------------------------ sampling (Algorithm 2 and faster)
     def sample_labels(self, num: int, labels: torch.Tensor | int | None) -> torch.Tensor | None:
-        """Given labels, one repeated label, or (None) classes cycling 0..K-1; None for unconditional models."""
-        if not self.num_classes:
-            if labels is not None:
-                raise ValueError(f"This {type(self).__name__} is unconditional (its denoiser has num_classes=0); do not pass labels.")
-            return None
-        return ConditionalGAN.sample_labels(self, num, labels)  # the package's one label-handling rule
+        """:func:`~lightning_gen.models.labels.sampling_labels`, the rule the GANs use too: given labels, one
+        repeated label, or (None) classes cycling 0..K-1; None for an unconditional denoiser."""
+        return sampling_labels(num, labels, self.num_classes, self.device, f"This {type(self).__name__}")
 
     @torch.inference_mode()
     def sample(

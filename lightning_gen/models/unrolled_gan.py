@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
-from lightning_gen.losses import AdversarialLoss, discriminator_loss, generator_loss
-from lightning_gen.models.base import ClipAlgorithm
+from lightning_gen.losses import discriminator_loss, generator_loss
 from lightning_gen.models.gan import GAN
 from lightning_gen.utils.validation import check_choice
 
@@ -43,7 +42,7 @@ class UnrolledGAN(GAN):
     Args:
         unroll_steps: K, the number of unrolled discriminator updates (the paper uses 1-10; 0 = GAN).
         unroll_optimizer: ``"adam"`` or ``"sgd"`` (see above).
-        Others: as :class:`GAN`.
+        options: :class:`GAN`'s.
     """
 
     def __init__(
@@ -52,38 +51,12 @@ class UnrolledGAN(GAN):
         discriminator: nn.Module,
         unroll_steps: int = 5,
         unroll_optimizer: UnrollOptimizer = "adam",
-        loss: AdversarialLoss = "non_saturating",
-        real_label_range: tuple[float, float] | None = None,
-        d_steps_per_g_step: int = 1,
-        lr_g: float = 2e-4,
-        lr_d: float = 2e-4,
-        betas_g: tuple[float, float] = (0.5, 0.999),
-        betas_d: tuple[float, float] = (0.5, 0.999),
-        ema_decay: float | None = None,
-        num_val_samples: int = 64,
-        val_seed: int = 0,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        **options: Any,
     ) -> None:
         if unroll_steps < 0:
             raise ValueError(f"unroll_steps must be >= 0 (0 is the plain GAN), got {unroll_steps}.")
         check_choice("unroll_optimizer", unroll_optimizer, UnrollOptimizer)
-        super().__init__(
-            generator,
-            discriminator,
-            loss=loss,
-            real_label_range=real_label_range,
-            d_steps_per_g_step=d_steps_per_g_step,
-            lr_g=lr_g,
-            lr_d=lr_d,
-            betas_g=betas_g,
-            betas_d=betas_d,
-            ema_decay=ema_decay,
-            num_val_samples=num_val_samples,
-            val_seed=val_seed,
-            gradient_clip_val=gradient_clip_val,
-            gradient_clip_algorithm=gradient_clip_algorithm,
-        )
+        super().__init__(generator, discriminator, **options)
 
     def generator_objective(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The generator loss against theta_D^K, differentiable through the K unrolled updates."""

@@ -1,0 +1,243 @@
+"""Imagen-style text-to-image on MNIST (Saharia et al., 2022): prompt accuracy against guidance and thresholding,
+frozen pretrained MiniLM vs a text tower trained only on the captions, seen vs held-out wordings and pairs.
+
+Prompt accuracy is the share of samples that the project's MNIST classifier (lightning_gen/metrics/feature_nets.py,
+98.5% on held-out real digits at 28x28) assigns the class the prompt names. Samples are upsampled to 28x28
+(bilinear; the base models work at 16x16); two-digit canvases are cut into their two 16x16 digit boxes
+(:func:`~lightning_gen.data.two_digit.digit_halves`), each classified, and a sample counts when both digits
+are right and in the stated places. The same resampling of *real* test digits gives each measure's floor.
+
+Variants (each trained here from its config, resumable: checkpoints under benchmarks/work/text_to_image/):
+- ``mnist_minilm``: configs/t2i_mnist.yaml (frozen all-MiniLM-L6-v2); wordings 3 and 8 held out of training;
+- ``mnist_tower``: configs/t2i_mnist_tower.yaml (BPE tokenizer + transformer trained jointly, captions only);
+- ``two_digits_minilm``: configs/t2i_two_digits.yaml (32x32 two-digit canvases; 5 ordered pairs held out).
+
+Each (prompt set, guidance w, thresholding) cell draws ``--per-class`` samples per class (two digits: per pair,
+for 10 seen pairs and the 5 held-out ones), prompts cycling over the set's wordings, DDIM, seed 0. Targets
+(issue 11): MNIST >= 95% on seen prompts, >= 90% on held-out wordings with MiniLM, >= 80% on held-out pairs.
+
+    python -m benchmarks text_to_image [--quick] [--variants mnist_minilm,...] [--train-steps N] [--per-class K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+
+import benchmarks.common as common
+from benchmarks.common import ResultFile, build_from_config, markdown_table, t10k_as_train_root
+from lightning_gen.data.mnist import read_mnist
+from lightning_gen.data.transforms import resize, uint8_to_float
+from lightning_gen.data.two_digit import digit_halves, shrink_digits
+from lightning_gen.metrics import load_feature_network
+from lightning_gen.sampling import load_model
+
+NAME = "text_to_image"
+VARIANTS = {
+    "mnist_minilm": "configs/t2i_mnist.yaml",
+    "mnist_tower": "configs/t2i_mnist_tower.yaml",
+    "two_digits_minilm": "configs/t2i_two_digits.yaml",
+}
+#: how docs/t2i_mnist_prompts.png is made from the trained mnist_minilm checkpoint (rows 4, 5, 7, 8: held-out wordings)
+PICTURE_PROMPTS = ["a handwritten digit seven", "the number 3", "a picture of an 8", "an image of the digit two",
+                   "a scan of the numeral 5", "a handwritten nine", "an image of the digit zero", "a scan of the numeral 4"]  # fmt: skip
+PICTURE_COMMAND = (
+    "lightning-gen sample --ckpt benchmarks/work/text_to_image/mnist_minilm/last.ckpt "
+    + " ".join(f'--prompt "{p}"' for p in PICTURE_PROMPTS)
+    + " --num 8 --guidance-scale 4 --dynamic-threshold 0.95 --steps 20 --seed 0 --device cpu --out docs/t2i_mnist_prompts.png"
+)
+#: seen pairs evaluated for the two-digit variant (the first ten trained ones)
+NUM_SEEN_PAIRS = 10
+QUICK_OVERRIDES = [  # tiny networks and data: the plumbing, not the numbers
+    "--model.init_args.denoiser.init_args.widths=[8, 16]", "--model.init_args.denoiser.init_args.norm_groups=4",
+    "--model.init_args.denoiser.init_args.heads=2", "--model.init_args.denoiser.init_args.cross_attention_dim=16",
+    "--data.init_args.batch_size=8",
+]  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks {NAME}")
+    parser.add_argument("--quick", action="store_true", help="tiny networks, 2 training steps, 1 sample per class")
+    parser.add_argument("--variants", default="mnist_minilm,mnist_tower,two_digits_minilm")
+    parser.add_argument("--train-steps", type=int, default=1200, help="optimizer steps per variant (resumes)")
+    parser.add_argument("--per-class", type=int, default=10, help="samples per class (pair) and cell")
+    parser.add_argument("--guidance", default="1,2,4,8")
+    parser.add_argument("--sampling-steps", type=int, default=20)
+    parser.add_argument("--dynamic-threshold", type=float, default=0.95, help="percentile of the thresholded cells")
+    args = parser.parse_args(argv)
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose from {sorted(VARIANTS)}")
+    guidance = [float(w) for w in args.guidance.split(",")]
+    steps, per_class, sampling_steps = args.train_steps, args.per_class, args.sampling_steps
+    if args.quick:
+        steps, per_class, sampling_steps, guidance = 2, 1, 2, [1.0, 4.0]
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
+    config = {"train_steps": steps, "per_class": per_class, "guidance": guidance, "sampler": "ddim",
+              "sampling_steps": sampling_steps, "dynamic_threshold": args.dynamic_threshold, "seed": 0}  # fmt: skip
+    result = ResultFile(NAME, config, quick=args.quick)
+    classifier = load_feature_network("mnist", output="logits")
+    root = t10k_as_train_root()
+    work = common.WORK_DIR / (NAME + ("_quick" if args.quick else ""))
+    for variant in variants:
+        overrides = QUICK_OVERRIDES + (["--data.init_args.limit=64"] if args.quick else [])
+        if args.quick and variant.startswith("two_digits"):
+            overrides += ["--data.init_args.num_samples=64", "--data.init_args.val_samples=16",
+                          "--model.init_args.denoiser.init_args.attention_resolutions=[16]"]
+        key = f"train/{variant}"
+        if not result.done(key):
+            result.add(key, train(VARIANTS[variant], overrides, root, steps, work / variant))
+        model = load_model(common.REPO / result.unit(key)["checkpoint"]).eval()
+        _, datamodule = build_from_config(VARIANTS[variant], overrides + [f"--data.init_args.root={root}"])
+        two_digits = variant.startswith("two_digits")
+        if not result.done(f"real/{variant}"):
+            result.add(f"real/{variant}", real_floor(classifier, root, two_digits, model.image_shape[-1]))
+        for split, prompts, targets in prompt_sets(datamodule, two_digits, per_class):
+            for w in guidance:
+                for threshold in (None, args.dynamic_threshold):
+                    cell = f"eval/{variant}/{split}/w{w:g}/{'dynamic' if threshold else 'static'}"
+                    if result.done(cell):
+                        continue
+                    start = time.perf_counter()
+                    images = model.sample(1, prompts=prompts, seed=0, steps=sampling_steps, guidance_scale=w,
+                                          dynamic_threshold=threshold, batch_size=256, progress=False)  # fmt: skip
+                    accuracy = prompt_accuracy(classifier, images, targets, two_digits)
+                    result.add(cell, {"accuracy": accuracy, "samples": len(prompts), "wall_s": round(time.perf_counter() - start, 1)})
+                    print(f"{cell}: {accuracy:.3f}", flush=True)
+    summary, markdown = summarize(result, args.dynamic_threshold)
+    result.set_summary(summary, markdown)
+    print(markdown)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- training
+def train(config: str, overrides: list[str], root: Path, steps: int, work: Path) -> dict[str, Any]:
+    """Fit ``config`` to ``steps`` optimizer steps, resuming from ``work/last.ckpt``; wall time accumulates."""
+    model, datamodule = build_from_config(config, overrides + [f"--data.init_args.root={root}"])
+    last = work / "last.ckpt"
+    trainer = pl.Trainer(
+        accelerator="auto", devices=1, max_steps=steps, max_epochs=-1, limit_val_batches=0, num_sanity_val_steps=0,
+        logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(work),
+        callbacks=[pl.callbacks.ModelCheckpoint(dirpath=str(work), save_last=True, every_n_train_steps=max(1, min(100, steps)))],
+    )
+    start, cpu = time.perf_counter(), time.process_time()
+    trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if last.is_file() else None)
+    trainer.save_checkpoint(last)
+    ledger = work / "wall.json"  # wall and CPU seconds of every run that trained this checkpoint
+    runs = json.loads(ledger.read_text()) if ledger.is_file() else []
+    runs.append({"until_step": int(trainer.global_step), "wall_s": round(time.perf_counter() - start, 1),
+                 "cpu_s": round(time.process_time() - cpu, 1), "load_average": round(os.getloadavg()[0], 2)})  # fmt: skip
+    ledger.write_text(json.dumps(runs, indent=1))
+    batch_size = datamodule.batch_size
+    return {
+        "config": config, "overrides": overrides, "global_step": int(trainer.global_step),
+        "images_seen": int(trainer.global_step) * batch_size, "batch_size": batch_size,
+        "training_wall_s": round(sum(r["wall_s"] for r in runs), 1), "training_cpu_s": round(sum(r["cpu_s"] for r in runs), 1),
+        "runs": runs, "checkpoint": str(last.relative_to(common.REPO) if last.is_relative_to(common.REPO) else last),
+        "parameters_trained": sum(p.numel() for p in model.trainable_parameters()),
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- prompts
+def prompt_sets(datamodule: Any, two_digits: bool, per_class: int) -> list[tuple[str, list[str], torch.Tensor]]:
+    """``(name, prompts, target labels)``: per class (pair), ``per_class`` prompts cycling over the wordings."""
+    sets = []
+    if two_digits:
+        heldout = [10 * a + b for a, b in datamodule.pairs("heldout")]
+        seen = [10 * a + b for a, b in datamodule.pairs("seen")][:NUM_SEEN_PAIRS]
+        groups = {"seen_pairs": seen, "heldout_pairs": heldout}
+        for name, labels in groups.items():
+            prompts = [datamodule.prompts_for(label, "seen") for label in labels]
+            sets.append((name, *_cycle(prompts, labels, per_class)))
+        return sets
+    for split in ("seen", "heldout"):
+        class_prompts = datamodule.class_prompts(split)
+        sets.append((f"{split}_wordings", *_cycle(class_prompts, list(range(len(class_prompts))), per_class)))
+    return sets
+
+
+def _cycle(prompts: list[list[str]], labels: list[int], per_class: int) -> tuple[list[str], torch.Tensor]:
+    texts = [prompts[c][i % len(prompts[c])] for c in range(len(labels)) for i in range(per_class)]
+    return texts, torch.tensor([label for label in labels for _ in range(per_class)])
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+def digit_logits(classifier: Any, boxes: torch.Tensor, two_digits: bool) -> torch.Tensor:
+    """Classifier logits for [-1, 1] digits: whole 16x16 MNIST images (resized to 28x28), or two-digit boxes
+    (a 24x24 MNIST centre resized to 16x16: back to 24x24 and padded by 2, as the digits were cut)."""
+    if two_digits:
+        boxes = F.pad(F.interpolate(boxes.float(), size=24, mode="bilinear", align_corners=False), (2, 2, 2, 2), value=-1.0)
+    else:
+        boxes = F.interpolate(boxes.float(), size=28, mode="bilinear", align_corners=False)
+    return classifier(boxes.clamp(-1, 1))
+
+
+def prompt_accuracy(classifier: Any, images: torch.Tensor, targets: torch.Tensor, two_digits: bool) -> float:
+    """Share of images classified as the prompt's class (two digits: both halves, in their places)."""
+    if not two_digits:
+        return (digit_logits(classifier, images, False).argmax(1).cpu() == targets).float().mean().item()
+    left, right = digit_halves(images)
+    correct = (digit_logits(classifier, left, True).argmax(1).cpu() == targets // 10) & (
+        digit_logits(classifier, right, True).argmax(1).cpu() == targets % 10
+    )
+    return correct.float().mean().item()
+
+
+def real_floor(classifier: Any, root: Path, two_digits: bool, size: int, num: int = 2000) -> dict[str, Any]:
+    """The classifier on the last ``num`` real t10k digits put through the same resampling as the samples."""
+    images, labels = read_mnist(str(root), "test")
+    images, labels = images[-num:], labels[-num:].long()
+    if two_digits:
+        boxes = uint8_to_float(shrink_digits(images))
+        accuracy = (digit_logits(classifier, boxes, True).argmax(1) == labels).float().mean().item()
+    else:
+        small = resize(uint8_to_float(images.unsqueeze(1)), size)
+        accuracy = (digit_logits(classifier, small, False).argmax(1) == labels).float().mean().item()
+    return {"accuracy": accuracy, "images": num, "what": "real t10k digits, same resampling as the samples"}
+
+
+def summarize(result: ResultFile, dynamic: float) -> tuple[dict[str, Any], str]:
+    units = result.units
+    summary: dict[str, Any] = {}
+    rows = []
+    for key, unit in units.items():
+        if not key.startswith("eval/"):
+            continue
+        _, variant, split, w, threshold = key.split("/")
+        summary[key[5:]] = unit["accuracy"]
+        rows.append((variant, split, w[1:], threshold, f"{100 * unit['accuracy']:.1f}%", unit["samples"]))
+    targets = {("mnist_minilm", "seen_wordings"): 0.95, ("mnist_minilm", "heldout_wordings"): 0.90,
+               ("two_digits_minilm", "heldout_pairs"): 0.80}  # fmt: skip
+    verdicts = []
+    for (variant, split), target in targets.items():
+        cells = {k: v for k, v in summary.items() if k.startswith(f"{variant}/{split}/")}
+        if not cells:
+            verdicts.append(f"- {variant} {split}: target {target:.0%}: not run")
+            continue
+        best_key = max(cells, key=cells.get)
+        met = "met" if cells[best_key] >= target else "missed"
+        verdicts.append(f"- {variant} {split}: target {target:.0%}: best {cells[best_key]:.1%} ({best_key}) -> {met}")
+        summary[f"target/{variant}/{split}"] = {"target": target, "best": cells[best_key], "cell": best_key, "met": met == "met"}
+    budget = [f"- {key[6:]}: {u['global_step']} steps x batch {u['batch_size']}, {u['training_wall_s']} s wall "
+              f"({u['training_cpu_s']} CPU s), {u['environment']['hardware']}"
+              for key, u in units.items() if key.startswith("train/")]  # fmt: skip
+    floors = [f"- {key[5:]}: {100 * u['accuracy']:.1f}% ({u['images']} real digits)" for key, u in units.items()
+              if key.startswith("real/")]  # fmt: skip
+    markdown = (
+        f"# {NAME}\n\nPrompt accuracy (project MNIST classifier) of samples; dynamic = Imagen's dynamic thresholding "
+        f"at p = {dynamic}, static = clipping to [-1, 1]; DDIM {result.config['sampling_steps']} steps, seed 0.\n\n"
+        "Training budgets:\n" + "\n".join(budget) + "\n\nClassifier on real digits, same resampling (floor):\n"
+        + "\n".join(floors) + "\n\nTargets:\n" + "\n".join(verdicts) + "\n\n"
+        + markdown_table(["variant", "prompts", "guidance", "thresholding", "accuracy", "samples"], rows)
+        + f"\nPicture (one row per prompt; rows 4, 5, 7 and 8 are held-out wordings):\n\n    {PICTURE_COMMAND}\n"
+    )
+    return summary, markdown
