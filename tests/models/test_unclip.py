@@ -213,3 +213,25 @@ def test_resume_at_an_epoch_boundary_equals_an_uninterrupted_run(mnist_root, tmp
             assert torch.equal(a, b), name
     with pytest.raises(CLIPMismatchError, match="resume with the CLIP it was trained with"):
         run("wrong", 2, model=tiny_prior(tiny_clip(seed=1)), ckpt_path=tmp_path / "epoch1.ckpt")
+
+
+def test_cli_samples_text_prior_decoder_from_checkpoints(checkpoints, tmp_path, capsys):
+    from PIL import Image
+
+    from lightning_gen.cli import main
+
+    grid = tmp_path / "grid.png"
+    chain = ["sample", "--ckpt", checkpoints["prior"], "--ckpt", checkpoints["decoder"], "--prompt", PROMPTS[0],
+             "--prompt", PROMPTS[1], "--num", "3", "--steps", "2"]  # fmt: skip
+    assert main([*chain, "--out", str(grid)]) == 0
+    assert Image.open(grid).size == (3 * 10 + 2, 2 * 10 + 2)  # one row per prompt, --num images each
+    assert main([*chain, "--out", str(tmp_path / "again.png")]) == 0
+    assert Image.open(grid).tobytes() == Image.open(tmp_path / "again.png").tobytes()  # same seed, same images
+    # the prior alone samples CLIP image embeddings (raw values)
+    assert main(["sample", "--ckpt", checkpoints["prior"], "--prompt", PROMPTS[0], "--num", "4", "--steps", "2",
+                 "--out", str(tmp_path / "embeddings.pt")]) == 0  # fmt: skip
+    assert torch.load(tmp_path / "embeddings.pt").shape == (4, EMBED)
+    capsys.readouterr()
+    mismatched = ["sample", "--ckpt", checkpoints["prior"], "--ckpt", checkpoints["other_decoder"], "--prompt", "x"]
+    assert main([*mismatched, "--out", str(tmp_path / "no.png")]) == 2
+    assert "cannot be chained" in capsys.readouterr().err
