@@ -13,10 +13,14 @@ from lightning_gen.models.cyclegan import CycleGAN
 from lightning_gen.models.ddpm import DDPM
 from lightning_gen.models.gan import GAN, truncated_noise
 from lightning_gen.models.text_to_image import TextSuperResolutionDDPM, TextToImageDDPM
+from lightning_gen.models.unclip_clip import CLIPMismatchError
+from lightning_gen.models.unclip_decoder import UnCLIPDecoder
+from lightning_gen.models.unclip_prior import UnCLIPPrior
 from lightning_gen.models.unrolled_gan import UnrolledGAN
 
 __all__ = [
     "CLIP",
+    "CLIPMismatchError",
     "GAN",
     "AutoEncoder",
     "CoGAN",
@@ -36,5 +40,7 @@ __all__ = [
     "TextSuperResolutionDDPM",
     "TextToImageDDPM",
     "truncated_noise",
+    "UnCLIPDecoder",
+    "UnCLIPPrior",
     "UnrolledGAN",
 ]

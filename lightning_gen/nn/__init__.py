@@ -10,7 +10,9 @@ from lightning_gen.nn.image_pool import ImagePool
 from lightning_gen.nn.init import normal_init_
 from lightning_gen.nn.maxout import Maxout, MaxoutDiscriminator
 from lightning_gen.nn.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator
+from lightning_gen.nn.prior import DiffusionPriorNetwork
 from lightning_gen.nn.spec import Network, build_network, network_spec
+from lightning_gen.nn.unclip_decoder import ImageEmbeddingUNet
 from lightning_gen.nn.unet import UNetDenoiser
 from lightning_gen.nn.unet_text import TextConditionalUNet
 
@@ -24,6 +26,8 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANEncoder",
     "DCGANGenerator",
+    "DiffusionPriorNetwork",
+    "ImageEmbeddingUNet",
     "ImagePool",
     "LabelEmbedding",
     "MLPDiscriminator",
