@@ -75,10 +75,10 @@ def test_same_seed_same_samples_on_cuda(family, cuda):
     model = build().to(cuda).eval()
     a, b, c = draw(model, 3), draw(model, 3), draw(model, 4)
     assert a.device.type == "cuda" and torch.isfinite(a).all()
-    # cuDNN may pick kernels that sum in another order between calls: equal up to float rounding, while a
-    # random stream that is not the seed's moves samples by O(1)
-    torch.testing.assert_close(a, b, rtol=0, atol=1e-5, msg=f"{family}: the same seed gave other samples on CUDA")
-    assert (a - c).abs().max() > 1e-3, f"{family}: seeds 3 and 4 gave the same samples"
+    # cuDNN may pick kernels that sum in another order between calls: equal up to float rounding, while
+    # another random stream changes the samples by a share of their own scale (untrained nets: small outputs)
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=f"{family}: the same seed gave other samples on CUDA")
+    assert (a - c).abs().max() > 1e-2 * a.abs().max(), f"{family}: seeds 3 and 4 gave the same samples"
 
 
 def test_cyclegan_translation_is_deterministic_on_cuda(cuda):
