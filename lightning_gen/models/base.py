@@ -18,6 +18,7 @@ from typing import IO, Any, ClassVar, Literal
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.strategies import ParallelStrategy
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -66,6 +67,17 @@ class GenerativeModule(pl.LightningModule):
         gradient_clip_val: clip each phase's gradients (Lightning refuses trainer-level clipping under
             manual optimisation, so it is a model option). None disables clipping.
         gradient_clip_algorithm: ``"norm"`` (global L2 norm) or ``"value"``.
+        accumulate_grad_batches: N > 1 accumulates the gradients of N training batches (micro-batches) before
+            each optimiser step, for an effective batch N times larger (Lightning refuses its Trainer flag under
+            manual optimisation, so it is a model option). Each micro-batch's loss is divided by the window's
+            size and back-propagated; DDP does not all-reduce on the micro-batches that do not step
+            (``strategy.block_backward_sync``); gradients are zeroed before a window's first backward; the EMA
+            and per-step schedules advance on real steps only. A window ends every N batches and at the
+            epoch's last batch (a shorter last window is averaged over its own size). The result equals one
+            step on the concatenated batch (tested), up to what depends on the batch split: BatchNorm sees
+            micro-batch statistics. Multi-phase models accumulate each phase over the window (GAN: all D
+            micro-steps, one D step, then G's phase over the window's batches with the stepped D);
+            ``supports_accumulation`` says which models do.
     """
 
     network_names: ClassVar[tuple[str, ...]] = ()
@@ -74,17 +86,28 @@ class GenerativeModule(pl.LightningModule):
     #: name of the network that ``sample`` runs (and that EMA averages)
     sampling_network: ClassVar[str] = ""
 
+    #: whether ``accumulate_grad_batches`` > 1 gives the large-batch step: always for one optimiser; a model
+    #: with several (phases that read each other's updates) sets it when its training_step handles the window
+    supports_accumulation: ClassVar[bool] = False
+
     def __init__(
-        self, gradient_clip_val: float | None = None, gradient_clip_algorithm: ClipAlgorithm = "norm"
+        self,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: ClipAlgorithm = "norm",
+        accumulate_grad_batches: int = 1,
     ) -> None:
         super().__init__()
         check_choice("gradient_clip_algorithm", gradient_clip_algorithm, ClipAlgorithm)
         if gradient_clip_val is not None and gradient_clip_val <= 0:
             raise ValueError(f"gradient_clip_val must be > 0 or None, got {gradient_clip_val}.")
+        if isinstance(accumulate_grad_batches, bool) or not isinstance(accumulate_grad_batches, int) or accumulate_grad_batches < 1:
+            raise ValueError(f"accumulate_grad_batches must be an int >= 1 (1: no accumulation), got {accumulate_grad_batches!r}.")
         self.automatic_optimization = False
         self._clip_val = gradient_clip_val
         self._clip_algorithm = gradient_clip_algorithm
+        self.accumulate_grad_batches = accumulate_grad_batches
         self._finite_guard = FiniteGuard()
+        self._zeroed: set[int] = set()  # optimisers whose gradients hold this window's sum so far
 
     # ------------------------------------------------------------------ hyper-parameters and checkpoints
     def save_init_hyperparameters(self, init: Any, arguments: dict[str, Any]) -> None:
@@ -260,11 +283,20 @@ class GenerativeModule(pl.LightningModule):
                 "or DDPStrategy(find_unused_parameters=True)) instead of a plain 'ddp'."
             )
 
-    def optimization_step(self, optimizer: Any, loss: torch.Tensor, phase: str, *, step: bool = True) -> None:
+    def optimization_step(
+        self, optimizer: Any, loss: torch.Tensor, phase: str, *, step: bool | None = None, window: int | None = None
+    ) -> None:
         """One phase of the algorithm: check the loss, zero, backward, step (clipping happens in the step).
 
         Call it inside ``with self.toggled(optimizer):`` (around the phase's forward too), so that only
         ``optimizer``'s parameters take part in the backward.
+
+        Under gradient accumulation (``accumulate_grad_batches`` > 1) the call is one micro-batch's share:
+        ``loss / window`` is back-propagated into the window's gradient sum (zeroed before the window's first
+        backward; no DDP all-reduce unless this call steps), and the optimiser steps when ``step`` is True,
+        by default at the window's last batch (:meth:`is_accumulation_boundary`). ``window`` defaults to the
+        size of the current window (:meth:`accumulation_window`); a training_step that runs a phase over a
+        window's cached batches passes both.
 
         A NaN/inf loss raises :class:`NonFiniteLossError` before the step, on every DDP rank at once, without a
         per-phase stall of the accelerator: see :mod:`lightning_gen.models.finite_guard`. With ``step=False``
@@ -273,15 +305,70 @@ class GenerativeModule(pl.LightningModule):
         trainer = self._trainer
         if trainer is not None and getattr(self, "_ddp_checked_for", None) != id(trainer.strategy):
             self.check_ddp_setup()
+            self.check_accumulation_support()
             self._ddp_checked_for = id(trainer.strategy)
         world_size = trainer.world_size if trainer is not None else 1
         self._finite_guard.watch(optimizer, loss, phase, self.global_rank, world_size)
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
+        step = self.is_accumulation_boundary() if step is None else step
+        window = self.accumulation_window() if window is None else window
+        key = id(getattr(optimizer, "optimizer", optimizer))
+        if key not in self._zeroed:
+            optimizer.zero_grad(set_to_none=True)
+            self._zeroed.add(key)
+        if window > 1:
+            loss = loss / window
+        strategy = trainer.strategy if trainer is not None else None
+        blocked = not step and isinstance(strategy, ParallelStrategy)
+        with strategy.block_backward_sync() if blocked else contextlib.nullcontext():
+            self.manual_backward(loss)
         if step:
             self._finite_guard.raise_if_bad(optimizer, step=self.global_step, epoch=self.current_epoch,
                                             rank=self.global_rank)
             optimizer.step()
+            self._zeroed.discard(key)
+
+    # ------------------------------------------------------------------ gradient accumulation
+    def _batch_position(self) -> tuple[int, int | float]:
+        """(index of the current training batch in its epoch, number of training batches of the epoch)."""
+        trainer = self._trainer
+        if trainer is None or not trainer.training:
+            return 0, 1
+        return trainer.fit_loop.epoch_loop.batch_idx, trainer.num_training_batches
+
+    def step_index(self, batch_idx: int) -> int:
+        """The index (in the epoch) of the optimiser step that training batch ``batch_idx`` contributes to:
+        ``batch_idx`` itself without accumulation, ``batch_idx // accumulate_grad_batches`` with it. Schedules
+        counted in batches (GAN's ``d_steps_per_g_step``) count these large batches."""
+        return batch_idx // self.accumulate_grad_batches
+
+    def accumulation_window(self) -> int:
+        """The number of micro-batches in the current batch's accumulation window (1 without accumulation)."""
+        n = self.accumulate_grad_batches
+        if n == 1:
+            return 1
+        index, total = self._batch_position()
+        start = index - index % n
+        return int(min(n, total - start)) if total != float("inf") else n
+
+    def is_accumulation_boundary(self) -> bool:
+        """Whether the current training batch ends an accumulation window (the optimisers step on it);
+        always True without accumulation."""
+        n = self.accumulate_grad_batches
+        if n == 1:
+            return True
+        index, total = self._batch_position()
+        return (index + 1) % n == 0 or index + 1 >= total
+
+    def check_accumulation_support(self) -> None:
+        """Refuse ``accumulate_grad_batches`` > 1 where it would not give the large-batch step."""
+        if self.accumulate_grad_batches == 1 or self._trainer is None:
+            return
+        if len(self.trainer.optimizers) > 1 and not type(self).supports_accumulation:
+            raise ValueError(
+                f"{type(self).__name__} does not implement accumulate_grad_batches > 1: its phases read each "
+                "other's updates, so accumulating them batch by batch would not equal one step on the large "
+                "batch. Use a larger data.batch_size (or more devices) instead, or accumulate_grad_batches=1."
+            )
 
     def on_before_optimizer_step(self, optimizer: Any) -> None:
         """Clip here: Lightning calls this hook inside ``optimizer.step()``, after the precision plugin has
@@ -343,8 +430,9 @@ class GenerativeModule(pl.LightningModule):
         return gen
 
     def update_ema(self) -> None:
+        """Advance the EMA of the sampling network, on optimiser steps only (not on accumulation micro-batches)."""
         ema = getattr(self, "ema", None)
-        if isinstance(ema, EMA):
+        if isinstance(ema, EMA) and self.is_accumulation_boundary():
             ema.update(getattr(self, self.sampling_network))
 
 

@@ -52,6 +52,7 @@ class BigBiGAN(GAN):
 
     network_names = ("generator", "encoder", "discriminator")
     fixed_options = ("loss", "real_label_range")
+    supports_accumulation = False  # its own training_step: D and E+G phases batch by batch
 
     def __init__(
         self,

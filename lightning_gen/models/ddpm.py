@@ -176,7 +176,8 @@ class DDPM(GenerativeModule):
             loss = self.diffusion_loss(x0, labels, self.step_generator())
             self.optimization_step(opt, loss, "denoiser")
         self.update_ema()
-        self.lr_schedulers().step()
+        if self.is_accumulation_boundary():  # warm-up counts optimiser steps
+            self.lr_schedulers().step()
         self.log("train/loss", loss.detach(), prog_bar=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:

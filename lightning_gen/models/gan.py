@@ -42,6 +42,7 @@ class GAN(GenerativeModule):
 
     network_names = ("generator", "discriminator")
     sampling_network = "generator"
+    supports_accumulation = True  # see _accumulated_generator_phase
 
     def __init__(
         self,
@@ -73,6 +74,7 @@ class GAN(GenerativeModule):
         self.generator = generator
         self.discriminator = discriminator
         self.ema = EMA(generator, ema_decay) if ema_decay is not None else None
+        self._g_window: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]] = []  # accumulation
         gen = torch.Generator().manual_seed(val_seed)
         self.register_buffer("fixed_noise", torch.randn(num_val_samples, generator.latent_dim, generator=gen))
 
@@ -96,10 +98,12 @@ class GAN(GenerativeModule):
         hp = self.hparams
         real, labels = self.split_batch(batch)
         opt_g, opt_d = self.optimizers()
-        g_turn = (batch_idx + 1) % hp.d_steps_per_g_step == 0
+        g_turn = (self.step_index(batch_idx) + 1) % hp.d_steps_per_g_step == 0
+        accumulating = self.accumulate_grad_batches > 1
 
         z = self.training_latents(real.shape[0], real.dtype)
-        with torch.set_grad_enabled(g_turn):  # keep G's graph only when G steps on this batch
+        # keep G's graph only when G steps on this batch; accumulating, G's phase runs at the window's end
+        with torch.set_grad_enabled(g_turn and not accumulating):
             fake = self.generator(z, labels) if labels is not None else self.generator(z)
 
         # Discriminator: maximise log D(x) + log(1 - D(G(z)))
@@ -112,7 +116,10 @@ class GAN(GenerativeModule):
             self.optimization_step(opt_d, d_loss, "discriminator")
 
         # Generator: minimise log(1 - D(G(z))) (minimax) or -log D(G(z)) (non-saturating)
-        if g_turn:
+        g_loss = None
+        if g_turn and accumulating:
+            g_loss = self._accumulated_generator_phase(opt_g, real, labels, z)
+        elif g_turn:
             with self.toggled(opt_g):
                 g_loss = self.generator_objective(real, fake, labels) + self.generator_regularization()
                 self.optimization_step(opt_g, g_loss, "generator")
@@ -124,9 +131,31 @@ class GAN(GenerativeModule):
                 "train/d_real": torch.sigmoid(real_logits.detach()).mean(),
                 "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),
             }
-            if g_turn:
+            if g_loss is not None:
                 metrics["train/g_loss"] = g_loss.detach()
             self.log_dict(metrics, prog_bar=True)
+
+    def _accumulated_generator_phase(
+        self, opt_g: Any, real: torch.Tensor, labels: torch.Tensor | None, z: torch.Tensor
+    ) -> torch.Tensor | None:
+        """G's phase under gradient accumulation: the window's batches are kept (real, labels, z; not the
+        graphs) until its last one, where D has just taken its step on the whole window; then G's loss on each
+        kept batch, against that D, is accumulated into one G step, as on the concatenated batch. Returns the
+        mean generator loss of the window (None before its end)."""
+        window = self._g_window
+        window.append((real, labels, z))
+        if not self.is_accumulation_boundary():
+            return None
+        self._g_window = []
+        total = 0.0
+        with self.toggled(opt_g):
+            for i, (real_i, labels_i, z_i) in enumerate(window):
+                fake_i = self.generator(z_i, labels_i) if labels_i is not None else self.generator(z_i)
+                g_loss = self.generator_objective(real_i, fake_i, labels_i) + self.generator_regularization()
+                self.optimization_step(opt_g, g_loss, "generator", step=i == len(window) - 1, window=len(window))
+                total = total + g_loss.detach()
+        self.update_ema()
+        return total / len(window)
 
     def training_latents(self, n: int, dtype: torch.dtype | None = None) -> torch.Tensor:
         """z ~ N(0, I), (n, latent_dim), for this training batch: from the per-batch, per-rank
