@@ -193,8 +193,8 @@ def train_for(
         "batches": batches,
         "images_seen": batches * batch_size,
         "g_steps": steps["generator"],
-        "d_steps": steps["discriminator"],
-        "checkpoint": str(ckpt.relative_to(REPO)),
+        "d_steps": steps.get("discriminator", 0),  # 0 for one-optimiser models (diffusion, CLIP)
+        "checkpoint": str(ckpt.relative_to(REPO) if ckpt.is_relative_to(REPO) else ckpt),
     }
 
 
