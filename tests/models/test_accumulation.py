@@ -112,3 +112,51 @@ def test_bad_values_and_models_that_cannot_accumulate_are_refused(tmp_path):
     data = DataLoader([{"a": a, "b": a} for a in x], batch_size=4)
     with pytest.raises(ValueError, match="CoGAN does not implement accumulate_grad_batches > 1"):
         fit(model, data, tmp_path=tmp_path)
+
+
+DDP_BODY = """
+import json
+import lightning.pytorch as pl
+import torch
+from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
+from torch.utils.data import DataLoader, TensorDataset
+from tests.models.diffusion_helpers import tiny_ddpm
+
+torch.set_num_threads(1)
+
+
+class CountAllReduces(pl.Callback):
+    calls = 0
+
+    def on_train_start(self, trainer, pl_module):
+        def hook(state, bucket):
+            self.calls += 1
+            return allreduce_hook(None, bucket)
+        trainer.strategy.model.register_comm_hook(None, hook)
+
+
+record = {}
+for n in (1, 2):
+    pl.seed_everything(0, verbose=False)
+    model = tiny_ddpm(accumulate_grad_batches=n)
+    counter = CountAllReduces()
+    trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_epochs=1, limit_val_batches=0,
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=[counter])
+    trainer.fit(model, DataLoader(TensorDataset(torch.rand(32, 1, 8, 8) * 2 - 1), batch_size=4))  # 4 per rank
+    record[n] = {"all_reduces": counter.calls, "steps": trainer.global_step,
+                 "weights": torch.cat([p.detach().flatten() for p in model.denoiser.parameters()]).tolist()}
+json.dump(record, open(OUT + f"/rank{trainer.global_rank}.json", "w"))
+"""
+
+
+@pytest.mark.slow
+def test_ddp_does_not_all_reduce_on_the_micro_batches_that_do_not_step(tmp_path):
+    from tests.helpers import run_ddp_script
+
+    ranks = run_ddp_script(DDP_BODY, tmp_path, timeout=300)
+    for record in ranks:
+        plain, accumulated = record["1"], record["2"]
+        assert plain["steps"] == 4 and accumulated["steps"] == 2
+        assert plain["all_reduces"] > 0 and accumulated["all_reduces"] * 2 == plain["all_reduces"]
+    assert ranks[0]["2"]["weights"] == ranks[1]["2"]["weights"]  # the stepping backward did synchronise
