@@ -42,7 +42,7 @@ class UnCLIPPrior(FrozenCLIPMixin, GenerativeModule):
     :class:`~lightning_gen.models.DDPM`), an EMA of the denoiser for sampling.
 
     Args:
-        denoiser: the prior network, ``(x_t, t, text_embedding, text_tokens, text_mask, drop_text) -> x_0``.
+        denoiser: the prior network, ``(x_t, t, *, text_embedding, text_tokens, text_mask, null_mask) -> x_0``.
         clip: the frozen CLIP: a CLIP checkpoint path or a CLIP module (see :mod:`lightning_gen.models.unclip_clip`
             for how it is stored).
         schedule, num_timesteps: the forward process (unCLIP's prior: cosine, 1000 steps).
