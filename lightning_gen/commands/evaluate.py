@@ -211,7 +211,8 @@ def run_clip(args: argparse.Namespace, model) -> int:
         image_embeddings = embed_images(model, images, args.batch_size)
         for split in splits:
             texts = [dm.captions.choose(int(y), split, args.seed, 0, i) for i, y in enumerate(labels.tolist())]
-            for key, value in retrieval_recall(image_embeddings, embed_texts(model, texts, args.batch_size), texts).items():
+            text_embeddings = embed_texts(model, texts, args.batch_size)
+            for key, value in retrieval_recall(image_embeddings, text_embeddings, texts, labels=labels).items():
                 values[f"retrieval_{split}_{key}"] = value
     if "linear_probe" in names:
         features, half = image_features(model, images, args.batch_size), len(labels) // 2

@@ -4,9 +4,12 @@
   normalised again (the prompt ensemble of section 3.1.4; open_clip's ``build_zero_shot_classifier``);
   an image gets the class of highest cosine similarity.
 - **Retrieval**: image -> text and text -> image recall@k over a set of (image, caption) pairs. Captions
-  made from labels repeat, and identical strings have identical embeddings, so a retrieved caption that is
-  *identical* to the query's own caption counts as a hit (and, text -> image, any image whose caption is
-  identical to the query): without that, R@1 would be a lottery among ties.
+  made from labels repeat, and identical strings have identical embeddings, so image -> text ranks the
+  *distinct* captions (a hit: the image's own caption among the top k), and text -> image counts any image
+  whose caption is identical to the query: without that, R@k would be a lottery among ties. Even so an image
+  does not determine which of its class's wordings captions it, so with T wordings per class image -> text
+  R@1 is at most about 1/T; given labels, the class-level recall (a hit: an item of the query's class) is
+  reported too.
 - **Linear probe**: logistic regression (L-BFGS, scikit-learn, as in CLIP's section 3.2) on the frozen image
   tower's features (before the projection), fitted on training images and scored on held-out ones.
 
@@ -98,22 +101,38 @@ def zero_shot_accuracy(
 
 
 def retrieval_recall(
-    image_embeddings: torch.Tensor, text_embeddings: torch.Tensor, texts: Sequence[str], ks: Sequence[int] = (1, 5)
+    image_embeddings: torch.Tensor,
+    text_embeddings: torch.Tensor,
+    texts: Sequence[str],
+    ks: Sequence[int] = (1, 5),
+    labels: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """Recall@k both ways over N (image i, caption i) pairs; identical captions count as the same caption.
+    """Recall@k both ways over N (image i, caption i) pairs; identical captions count as one caption (image ->
+    text ranks the distinct captions).
 
-    Returns ``{"image_to_text_R@k": ..., "text_to_image_R@k": ...}`` for each k.
+    Returns ``{"image_to_text_R@k": ..., "text_to_image_R@k": ...}`` for each k, and with ``labels`` (N,)
+    also ``{"image_to_text_class_R@k": ..., "text_to_image_class_R@k": ...}`` (a hit: the query's class).
     """
     if not len(image_embeddings) == len(text_embeddings) == len(texts):
         raise ValueError(f"retrieval needs as many captions as images, got {len(image_embeddings)}, {len(text_embeddings)}, {len(texts)}.")
     groups = caption_groups(list(texts))
+    kinds = {"": groups} | ({"class_": labels.long().cpu()} if labels is not None else {})
     similarity = image_embeddings @ text_embeddings.T  # (N images, N captions)
+    first = {}
+    for j, g in enumerate(groups.tolist()):
+        first.setdefault(g, j)
+    distinct = torch.tensor(sorted(first.values()))  # one column per distinct caption
     results = {}
-    for direction, scores in (("image_to_text", similarity), ("text_to_image", similarity.T)):
-        for k in ks:
-            top = scores.topk(min(k, scores.shape[1]), dim=1).indices  # (N, k)
-            hits = (groups[top] == groups[:, None]).any(dim=1)
-            results[f"{direction}_R@{k}"] = float(hits.float().mean())
+    for kind, item_groups in kinds.items():
+        # image -> distinct captions (N, U) and caption -> images (N, N)
+        for direction, scores, gallery in (
+            ("image_to_text", similarity[:, distinct], item_groups[distinct]),
+            ("text_to_image", similarity.T, item_groups),
+        ):
+            for k in ks:
+                top = scores.topk(min(k, scores.shape[1]), dim=1).indices  # (N, k) gallery positions
+                hits = (gallery[top] == item_groups[:, None]).any(dim=1)
+                results[f"{direction}_{kind}R@{k}"] = float(hits.float().mean())
     return results
 
 
