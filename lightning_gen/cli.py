@@ -21,7 +21,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_gen.callbacks.preemption import PreemptionCheckpoint
 from lightning_gen.commands import COMMANDS
-from lightning_gen.models.base import CHECKPOINT_KEY, GenerativeModule
+from lightning_gen.models.base import CHECKPOINT_KEY, GenerativeModule, constructor_arguments
+from lightning_gen.nn.spec import resolve_class_path
 from lightning_gen.sampling import read_checkpoint_safely
 
 __all__ = ["BATCH_COUNT_OPTIONS", "SIGTERM_EXIT_CODE", "LightningGenCLI", "batch_counts", "main"]
@@ -109,6 +110,9 @@ class LightningGenCLI(LightningCLI):
         if not hparams:
             return
         class_path = hparams.pop("_class_path", None) or checkpoint.get(CHECKPOINT_KEY, {}).get("model")
+        if class_path:  # checkpoints of earlier versions also kept options a subclass fixes itself: drop them
+            accepted = constructor_arguments(resolve_class_path(class_path))
+            hparams = {name: value for name, value in hparams.items() if name in accepted}
         model = {"class_path": class_path, "dict_kwargs": hparams} if class_path else hparams
         try:
             self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)

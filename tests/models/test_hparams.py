@@ -167,3 +167,9 @@ def test_cli_validate_and_test_from_the_checkpoint_of_a_forwarding_subclass(tmp_
     assert "val/d_real" in capsys.readouterr().out
     main(["test", *small, "--ckpt_path", ckpt, "--trainer.limit_test_batches=1"])
     assert "test/d_fake" in capsys.readouterr().out
+    # a checkpoint of the earlier format: _class_path and a key the class no longer takes
+    checkpoint = torch.load(ckpt, weights_only=True)
+    checkpoint["hyper_parameters"].update(_class_path="lightning_gen.models.UnrolledGAN", obsolete_option=1)
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    main(["validate", *small, "--ckpt_path", str(tmp_path / "old.ckpt"), "--trainer.limit_val_batches=1"])
+    assert "val/d_real" in capsys.readouterr().out
