@@ -53,6 +53,18 @@ def test_gradients_reach_both_towers_projections_and_temperature(tmp_path: Path)
         model.training_step((batch["image"], batch["label"]), 0)
 
 
+def test_a_frozen_text_tower_stays_out_of_the_optimizer_and_gets_no_gradient(tmp_path: Path) -> None:
+    model = tiny_clip()
+    model.text_tower.trainable = False  # e.g. a pretrained tower (locked-text tuning)
+    before = [p.detach().clone() for p in model.text_tower.parameters()]
+    trainer(tmp_path, max_steps=2, limit_val_batches=0, enable_checkpointing=False).fit(model, datamodule=BarsDataModule())
+    optimized = {id(p) for group in model.trainer.optimizers[0].param_groups for p in group["params"]}
+    assert not optimized & {id(p) for p in model.text_tower.parameters()}
+    assert {id(model.text_projection.weight), id(model.log_logit_scale)} <= optimized
+    assert all(torch.equal(a, b) for a, b in zip(before, model.text_tower.parameters(), strict=True))
+    assert all(p.grad is None for p in model.text_tower.parameters())
+
+
 def fit(model: CLIP, tmp_path: Path, epochs: int, ckpt_path: str | None = None) -> CLIP:
     """``epochs`` epochs of 4 batches; saves ``epoch{epochs}.ckpt``."""
     t = trainer(tmp_path, max_epochs=epochs, limit_val_batches=0, enable_checkpointing=False)

@@ -5,7 +5,8 @@ of a text-conditional model owns the tokenisation of its prompts.
 """
 
 from lightning_gen.nn.text.base import TextEncoder, TextEncoding
+from lightning_gen.nn.text.clip_text import CLIPTextEncoder
 from lightning_gen.nn.text.tokenizer import BPETokenizer
 from lightning_gen.nn.text.transformer import TransformerTextEncoder
 
-__all__ = ["BPETokenizer", "TextEncoder", "TextEncoding", "TransformerTextEncoder"]
+__all__ = ["BPETokenizer", "CLIPTextEncoder", "TextEncoder", "TextEncoding", "TransformerTextEncoder"]
