@@ -274,9 +274,10 @@ class DDPM(GenerativeModule):
         progress: bool = False,
     ) -> torch.Tensor:
         """Run the reverse process from ``noise`` (N, C, H, W) in batches; ``inputs`` are per-sample denoiser
-        inputs (labels, conditioning images) sliced with the batch. Returns x_0 clamped to [-1, 1].
+        inputs (labels, conditioning images) sliced with the batch. Returns x_0 clamped to [-1, 1], float32.
         ``dynamic_threshold``: Imagen's dynamic thresholding percentile of the predicted x_0 (None: static
-        clipping)."""
+        clipping). The network runs in its own dtype (a bf16-true model's raw weights in bf16, the float32 EMA
+        in float32): its inputs are cast on the way in, its output back to float32 for the sampler's update."""
         check_choice("sampler", sampler, Sampler)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
@@ -285,18 +286,23 @@ class DDPM(GenerativeModule):
         if guidance_scale is not None:
             self.check_guidance(inputs)
         network = self.sampler_network(use_ema)
+        dtype = next(network.parameters()).dtype
         outputs = []
         with self.eval_mode(network):
             for start in range(0, noise.shape[0], batch_size):
-                batch_inputs = {k: v[start : start + batch_size] for k, v in inputs.items()}
-                model_fn = self.model_function(network, batch_inputs, guidance_scale)
+                batch_inputs = {k: _cast(v[start : start + batch_size], dtype) for k, v in inputs.items()}
+                network_fn = self.model_function(network, batch_inputs, guidance_scale)
+
+                def model_fn(x: torch.Tensor, t: torch.Tensor, network_fn=network_fn) -> torch.Tensor:
+                    return network_fn(x.to(dtype), t).float()
+
                 scheduler = make_scheduler(
                     sampler, self.noise_schedule, self.hparams.prediction_type, steps, self.device,
                     dynamic_threshold=dynamic_threshold,
                 )
                 x0 = run_sampler(
                     model_fn,
-                    noise[start : start + batch_size],
+                    noise[start : start + batch_size].float(),
                     scheduler,
                     eta=eta,
                     generator=generator,
@@ -384,3 +390,8 @@ class DDPM(GenerativeModule):
             steps=hp.val_steps,
             progress=False,
         )
+
+
+def _cast(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Floating tensors (images, embeddings) to ``dtype``; labels and masks as they are."""
+    return tensor.to(dtype) if tensor.is_floating_point() else tensor

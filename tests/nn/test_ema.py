@@ -86,8 +86,10 @@ def test_bf16_true_training_moves_the_average_as_in_float32(tmp_path):
     assert moved > 1e-6
     for s, r, i in zip(shadow, record.reference, init, strict=True):
         torch.testing.assert_close(s - i, r - i, rtol=1e-3, atol=1e-8)
-    # and it samples (in float32) from a bf16-trained model
+    # and both sample: the float32 average, and the bf16 weights (inputs cast on the fly, float32 out)
     assert torch.isfinite(model.sample(2, seed=0, steps=2, progress=False)).all()
+    raw = model.sample(2, seed=0, steps=2, use_ema=False, progress=False)
+    assert raw.dtype == torch.float32 and torch.isfinite(raw).all()
 
 
 # ---------------------------------------------------------------------- standing statistics (Brock et al. 2019)
