@@ -10,9 +10,11 @@ import torch
 from lightning_gen.cli import main
 from lightning_gen.data.domains import MNISTDomainsDataModule, pixel_agreement
 from lightning_gen.models import CoGAN
+from lightning_gen.nn import CoupledDiscriminator, CoupledGenerator
 from lightning_gen.sampling import load_model
 from tests.helpers import run_ddp_script, trainer
 from tests.models.cycle_helpers import pair_loader, tiny_cogan
+from tests.models.ddp_reference import assert_matches, doubled_loader, virtual_ranks
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,26 +124,36 @@ def test_config_fast_dev_run(tmp_path, shared_data, task):
     )  # fmt: skip
 
 
+def ddp_cogan(cls=CoGAN):
+    """The DDP tests' CoGAN: coupled nets without BatchNorm (per-rank statistics would make a 2-rank step differ
+    from a 1-rank step on the doubled batch), built after seed_everything(0)."""
+    pl.seed_everything(0)
+    return cls(CoupledGenerator(latent_dim=8, image_size=16, base_width=4, norm="none"),
+               CoupledDiscriminator(image_size=16, base_width=4, norm="none"))
+
+
 DDP_SCRIPT = """
 import json, torch, lightning.pytorch as pl
-from tests.models.cycle_helpers import pair_loader, tiny_cogan
-pl.seed_everything(0)
-model = tiny_cogan()
+from tests.models.cycle_helpers import pair_loader
+from tests.models.ddp_reference import fit_state
+from tests.models.test_cogan import ddp_cogan
+model = ddp_cogan()
 trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp_find_unused_parameters_true", max_steps=4, logger=False,
                      enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
 trainer.fit(model, pair_loader(n=32))
-vector = torch.cat([p.detach().flatten() for p in model.parameters()])  # BatchNorm statistics are per rank
-json.dump({"weights": vector.tolist(), "step": trainer.global_step},
-          open(OUT + f"/rank{trainer.global_rank}.json", "w"))
+json.dump({"state": fit_state(model), "step": trainer.global_step}, open(OUT + f"/rank{trainer.global_rank}.json", "w"))
 """
 
 
 @pytest.mark.slow
-def test_ddp_two_processes_end_with_identical_weights(tmp_path):
-    pl.seed_everything(0)
-    initial = torch.cat([p.detach().flatten() for p in tiny_cogan().parameters()])
+def test_ddp_two_processes_match_one_process_on_the_doubled_batch(tmp_path):
+    """2 processes x 4 pairs for 2 iterations end with the weights and gradients of 1 process x 8 pairs with
+    the same data and the two ranks' z (tests/models/ddp_reference.py), not only with equal ranks."""
+    initial = torch.cat([p.detach().flatten() for p in ddp_cogan().parameters()])
     ranks = run_ddp_script(DDP_SCRIPT, tmp_path)
     assert ranks[0]["step"] == ranks[1]["step"] == 4
-    w0, w1 = (torch.tensor(r["weights"]) for r in ranks)
-    assert torch.equal(w0, w1)
-    assert w0.shape == initial.shape and not torch.equal(w0, initial)
+    assert ranks[0]["state"] == ranks[1]["state"]
+    reference = ddp_cogan(virtual_ranks(CoGAN))
+    trainer(tmp_path / "one", max_steps=4).fit(reference, doubled_loader(pair_loader(n=32).dataset, 4))
+    assert_matches(ranks[0]["state"], reference, "CoGAN 2 x 4 vs 1 x 8")
+    assert not torch.equal(torch.cat([p.detach().flatten() for p in reference.parameters()]), initial)
