@@ -69,3 +69,15 @@ def test_superres_with_seed_on_cuda(checkpoints, pngs, tmp_path):
 def test_inpaint_with_seed_on_cuda(checkpoints, pngs, tmp_path):
     _twice_and_other_seed(tmp_path, ["inpaint", "--ckpt", checkpoints["ddpm8"], "--input", str(pngs), "--mask",
                                      "random", "--steps", "4", "--jumps", "2", "--resample", "2"])  # fmt: skip
+
+
+def test_sr_validation_grid_is_seeded_on_cuda(tmp_path, cuda):
+    """The SR stage's validation grid (seeded with val_seed) raised on CUDA before defect 4's fix."""
+    torch.manual_seed(0)
+    model = tiny_sr(size=8, low=4, val_steps=2)
+    loader = image_loader(n=32, size=8, batch_size=8)
+    trainer(tmp_path, accelerator="gpu", max_epochs=1, limit_train_batches=1, limit_val_batches=1).fit(model, loader, loader)
+    model.to(cuda)  # Lightning moves the module back to the CPU at the end of fit
+    grid = model.validation_samples()
+    assert grid.device.type == "cuda" and grid.shape == (3 * model.num_grid_images, 1, 8, 8)
+    torch.testing.assert_close(grid, model.validation_samples(), rtol=1e-4, atol=1e-6)
