@@ -118,7 +118,7 @@ def write_diffusers(model: GenerativeModule, folder: Path) -> Path:
 
 
 def _plain_hparams(model: GenerativeModule) -> dict[str, Any]:
-    hparams = dict(model.hparams)
+    hparams = model.constructor_hparams()  # what the class's __init__ takes (as a checkpoint keeps)
     for key, value in hparams.items():
         try:
             json.dumps(value)
