@@ -26,7 +26,7 @@ import lightning_gen
 from lightning_gen.models.finite_guard import FiniteGuard, NonFiniteLossError
 from lightning_gen.nn.ema import EMA
 from lightning_gen.nn.spec import build_network, network_spec, resolve_class_path
-from lightning_gen.utils.validation import check_choice
+from lightning_gen.utils.validation import check_choice, check_range
 
 __all__ = ["CHECKPOINT_KEY", "GenerativeModule", "NonFiniteLossError", "mix_seed", "read_checkpoint_info", "reseed_global_rngs"]
 
@@ -434,6 +434,17 @@ class GenerativeModule(pl.LightningModule):
         ema = getattr(self, "ema", None)
         if isinstance(ema, EMA) and self.is_accumulation_boundary():
             ema.update(getattr(self, self.sampling_network))
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Check a labelled batch's class labels once, on the host, before Lightning moves it to the device:
+        the networks check labels only when they are host tensors (a per-step check of a GPU tensor would
+        stall the device, issue 12 defect 8), so this is where a GPU run meets a bad label."""
+        num_classes = int(getattr(self, "num_classes", 0) or 0)
+        if num_classes and isinstance(batch, list | tuple) and len(batch) > 1:
+            labels = batch[1]
+            if isinstance(labels, torch.Tensor) and not labels.is_floating_point() and labels.dim() <= 1:
+                check_range("Labels", labels, 0, num_classes - 1)
+        return batch
 
 
 _TRAIN_STREAM, _EPOCH_STREAM = 0, 1  # domain separation of the seeds derived by GenerativeModule

@@ -23,7 +23,7 @@ from lightning_gen.diffusion import NoiseSchedule, augment_condition
 from lightning_gen.nn.conditioning import LabelEmbedding
 from tests.helpers import trainer
 from tests.models.cycle_helpers import pair_loader, tiny_cyclegan
-from tests.models.diffusion_helpers import tiny_sr
+from tests.models.diffusion_helpers import tiny_ddpm, tiny_sr
 
 
 class ValueReads(TorchDispatchMode):
@@ -80,3 +80,15 @@ def test_cyclegan_training_step_reads_no_device_values(tmp_path):
     assert int(model.image_size) == 16
     from_cyclegan = [site for site in reads.sites if site.startswith("models/cyclegan.py:")]
     assert not from_cyclegan, f"value reads in models/cyclegan.py during 2 training steps: {from_cyclegan}"
+
+
+def test_labelled_batches_are_checked_once_on_the_host_before_the_transfer():
+    """The batch boundary: Lightning's on_before_batch_transfer sees the host batch, so a bad label stops a
+    GPU run there with the clear error (the network itself no longer reads device labels back)."""
+    model = tiny_ddpm(num_classes=10)
+    batch = (torch.zeros(2, 1, 8, 8), torch.tensor([3, 9]))
+    assert model.on_before_batch_transfer(batch, 0) is batch
+    with pytest.raises(ValueError, match=r"Labels must lie in \[0, 9\], got min 3 max 10"):
+        model.on_before_batch_transfer((batch[0], torch.tensor([3, 10])), 0)
+    unconditional = tiny_ddpm()
+    assert unconditional.on_before_batch_transfer((batch[0], torch.tensor([99, 99])), 0)[1].tolist() == [99, 99]
