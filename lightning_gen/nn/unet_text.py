@@ -7,8 +7,11 @@ way. diffusers' ``UNet2DConditionModel`` is that U-Net (residual blocks, self- a
 transformer blocks at chosen resolutions and in the middle block); this wrapper only
 
 - builds it from plain arguments (:class:`~lightning_gen.nn.spec.Network`, so checkpoints rebuild it);
-- projects the context tokens from the encoder's ``context_dim`` to the attention width
-  (``encoder_hid_dim``) and masks padding tokens (``encoder_attention_mask``);
+- layer-normalises the context tokens and the pooled embedding (Saharia et al. report that Layer Normalization
+  of the text embeddings in the attention and pooling layers improves Imagen; here it also puts a frozen
+  encoder's features, e.g. MiniLM's unit-norm pooled vector, on a scale the U-Net can use), projects
+  the tokens from the encoder's ``context_dim`` to the attention width (``encoder_hid_dim``) and masks padding
+  tokens (``encoder_attention_mask``);
 - adds an MLP of the pooled embedding to the timestep embedding (``class_embed_type="projection"``);
 - replaces the context of the rows flagged in ``null_mask`` by a learned null embedding (one null token
   and a null pooled vector): the unconditional branch of classifier-free guidance (Ho & Salimans 2022),
@@ -116,6 +119,8 @@ class TextConditionalUNet(Network):
         # the unconditional branch: one learned null token (the context of a dropped caption) and a null pooled
         self.null_context = nn.Parameter(torch.randn(1, context_dim) * 0.02)
         self.null_pooled = nn.Parameter(torch.zeros(pooled_dim))
+        self.context_norm = nn.LayerNorm(context_dim)
+        self.pooled_norm = nn.LayerNorm(pooled_dim) if pooled_dim else nn.Identity()
 
     def null_inputs(self, batch: int, length: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The null embedding for ``batch`` rows, padded to ``length`` tokens: (context, mask, pooled)."""
@@ -157,7 +162,7 @@ class TextConditionalUNet(Network):
         if cond is not None:
             x_t = torch.cat([x_t, cond.to(x_t.dtype)], dim=1)  # (B, C + cond_channels, H, W)
         context, context_mask, pooled = self._context(batch, context, context_mask, pooled, null_mask)
-        embed_inputs = [pooled.to(x_t.dtype)] if self.pooled_dim else []
+        embed_inputs = [self.pooled_norm(pooled.to(x_t.dtype))] if self.pooled_dim else []
         if self.cond_level_input:
             if cond_level is None:
                 raise ValueError("This denoiser takes the conditioning augmentation level; pass cond_level.")
@@ -166,7 +171,7 @@ class TextConditionalUNet(Network):
             raise ValueError("This denoiser was built with cond_level_input=False; do not pass cond_level.")
         class_input = torch.cat(embed_inputs, dim=-1) if embed_inputs else None  # (B, pooled_dim + level_dim)
         return self.unet(
-            x_t, t, encoder_hidden_states=context.to(x_t.dtype), encoder_attention_mask=context_mask,
+            x_t, t, encoder_hidden_states=self.context_norm(context.to(x_t.dtype)), encoder_attention_mask=context_mask,
             class_labels=class_input,
         ).sample
 
