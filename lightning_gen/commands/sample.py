@@ -14,7 +14,10 @@ DESCRIPTION = "Sample from a lightning-gen checkpoint (no config needed)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ckpt", required=True, action="append", help="checkpoint path (repeat to chain a cascade)")
+    parser.add_argument(
+        "--ckpt", required=True, action="append",
+        help="checkpoint path or `lightning-gen export` folder (repeat to chain a cascade)",
+    )
     parser.add_argument("--num", type=positive_int, default=64, help="number of samples (>= 1)")
     parser.add_argument(
         "--out", required=True,
