@@ -17,7 +17,6 @@ from lightning_gen.sampling import load_model
 from tests.helpers import run_ddp_script, trainer
 from tests.models.cycle_helpers import pair_loader, tiny_cyclegan
 from tests.models.ddp_reference import assert_matches, doubled_loader
-from tests.models.ddp_reference import assert_matches, doubled_loader
 
 REPO = Path(__file__).resolve().parents[2]
 GENERATORS = ("generator_ab", "generator_ba")
