@@ -163,7 +163,14 @@ def summarize(result: ResultFile) -> None:
         "evaluated on images it never saw: MNIST's 2,000 held-out t10k digits (training used the other 8,000: "
         "../shared/data has no official MNIST training images), CIFAR-10's 10,000 test images. Top-1 accuracies; "
         f"hardware: {environment.get('hardware', '?')}, torch threads {environment.get('torch_threads', '?')}, shared "
-        "machine (the train minutes are wall time).\n\n" + markdown_table(header, rows)
+        "machine (the train minutes are wall time, about 4x the CPU time this process got). Networks: "
+        "configs/clip_*.yaml (`positives: labels`: other wordings of a class are positives too), trained for the "
+        "steps shown with the cosine schedule ending there.\n\n" + markdown_table(header, rows) + "\n"
+        "Caption R@1 is bounded by about 1 / (wordings per class), since an image does not determine which of its "
+        "class's wordings captions it: 1/8 for the seen, 1/2 for the held-out wordings (image -> text ranks the "
+        "distinct captions). Class R@1: the retrieved image is of the caption's class. Linear probe: logistic "
+        "regression on the frozen image-tower features of up to 10,000 training images. Supervised classifier: "
+        "the project's feature network (lightning_gen/assets) on the same test images.\n"
     )
     result.set_summary(summary, markdown)
 
