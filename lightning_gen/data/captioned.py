@@ -165,13 +165,29 @@ class EpochKeySampler(EpochSeededRandomSampler):
 class CaptionedDataModule(BaseDataModule):
     """Mixin that captions an image datamodule's ``(image, label)`` splits (put it first in the bases).
 
-    The subclass builds its datasets as usual and sets ``self.captions`` (a :class:`CaptionTemplates`) and
-    ``self.caption_split`` in ``__init__``; after ``setup`` every split is a :class:`CaptionedDataset`:
+    The subclass builds its datasets as usual and calls :meth:`set_captions` in ``__init__``; after ``setup`` every split is a :class:`CaptionedDataset`:
     train on the seen templates (the caption depends on the epoch), val and test on ``caption_split``.
     """
 
     captions: CaptionTemplates
     caption_split: CaptionSplit
+
+    def set_captions(
+        self,
+        templates: Sequence[str],
+        fields: Fields,
+        num_classes: int,
+        heldout_templates: Sequence[int] | None,
+        caption_split: CaptionSplit,
+    ) -> None:
+        """Set ``captions`` and ``caption_split`` (call it in ``__init__``); checks both now.
+
+        Raises:
+            ValueError: bad held-out indices, an unknown ``caption_split``, or ``"heldout"`` without any.
+        """
+        self.captions = CaptionTemplates(templates, fields, num_classes, heldout_templates or ())
+        self.caption_split = check_choice("caption_split", caption_split, CaptionSplit)
+        self.captions.indices(caption_split)
 
     @property
     def templates(self) -> tuple[str, ...]:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import functools
 
-from lightning_gen.data.captioned import CaptionedDataModule, CaptionSplit, CaptionTemplates, with_article
+from lightning_gen.data.captioned import CaptionedDataModule, CaptionSplit, with_article
 from lightning_gen.data.cifar10 import CIFAR10DataModule
 from lightning_gen.data.mnist import MNISTDataModule, ResizeMode
-from lightning_gen.utils.validation import check_choice
 
 __all__ = [
     "CIFAR10_TEMPLATES",
@@ -104,9 +103,7 @@ class CaptionedMNISTDataModule(CaptionedDataModule, MNISTDataModule):
         super().__init__(
             root, image_size, resize_mode, download, val_fraction, batch_size, num_workers, seed, limit
         )
-        self.captions = CaptionTemplates(DIGIT_TEMPLATES, digit_fields, 10, heldout_templates or ())
-        self.caption_split = check_choice("caption_split", caption_split, CaptionSplit)
-        self.captions.indices(caption_split)
+        self.set_captions(DIGIT_TEMPLATES, digit_fields, 10, heldout_templates, caption_split)
 
     @property
     def class_names(self) -> list[str]:
@@ -140,9 +137,7 @@ class CaptionedCIFAR10DataModule(CaptionedDataModule, CIFAR10DataModule):
     ) -> None:
         super().__init__(root, classes, download, val_fraction, batch_size, num_workers, seed, limit)
         fields = functools.partial(name_fields, names=tuple(self.classes))
-        self.captions = CaptionTemplates(CIFAR10_TEMPLATES, fields, self.num_classes, heldout_templates or ())
-        self.caption_split = check_choice("caption_split", caption_split, CaptionSplit)
-        self.captions.indices(caption_split)
+        self.set_captions(CIFAR10_TEMPLATES, fields, self.num_classes, heldout_templates, caption_split)
 
     @property
     def class_names(self) -> list[str]:

@@ -24,7 +24,7 @@ from typing import Literal
 import torch
 from torch.utils.data import Dataset
 
-from lightning_gen.data.captioned import CaptionedDataModule, CaptionSplit, CaptionTemplates, with_article
+from lightning_gen.data.captioned import CaptionedDataModule, CaptionSplit, with_article
 from lightning_gen.data.captioned_labels import DIGIT_WORDS
 from lightning_gen.data.mnist import MNISTSplit, read_mnist
 from lightning_gen.data.transforms import center_crop_resize, uint8_to_float
@@ -179,9 +179,7 @@ class TwoDigitMNISTDataModule(CaptionedDataModule):
         self.heldout_pairs: list[tuple[int, int]] = sorted(pairs)  # type: ignore[arg-type]
         self.eval_pairs = check_choice("eval_pairs", eval_pairs, PairSplit)
         self.pairs(eval_pairs)
-        self.captions = CaptionTemplates(PAIR_TEMPLATES, pair_fields, 100, heldout_templates or ())
-        self.caption_split = check_choice("caption_split", caption_split, CaptionSplit)
-        self.captions.indices(caption_split)
+        self.set_captions(PAIR_TEMPLATES, pair_fields, 100, heldout_templates, caption_split)
 
     @property
     def channels(self) -> int:
