@@ -18,6 +18,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # The course's notebooks (issue 13): name -> (needs ../shared/data, figures drawn in quick mode, what the last cell prints)
 COURSE = {
     "01_autoencoders.ipynb": (True, 3, '"held_out_mse"'),
+    "02_gan_objectives.ipynb": (False, 4, '"g_grad_first_10_mean"'),
 }
 
 
