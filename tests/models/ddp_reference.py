@@ -12,11 +12,12 @@ statistics, so the tests use networks without it).
 from __future__ import annotations
 
 import torch
+from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from lightning_gen.models.base import _TRAIN_STREAM, GenerativeModule
 
-__all__ = ["WORLD", "DoubledOrder", "assert_matches", "doubled_loader", "fit_state", "virtual_ranks"]
+__all__ = ["WORLD", "DoubledOrder", "assert_matches", "doubled_from", "doubled_loader", "fit_state", "virtual_ranks"]
 
 WORLD = 2
 
@@ -28,9 +29,12 @@ class DoubledOrder(Sampler[int]):
     the loader's own ``shuffle``, and sets its epoch before each epoch; this sampler replays that (Lightning
     calls its ``set_epoch`` too)."""
 
-    def __init__(self, dataset: Dataset, batch_size: int, seed: int = 0) -> None:
-        self.samplers = [DistributedSampler(dataset, num_replicas=WORLD, rank=rank, shuffle=True, seed=seed)
-                         for rank in range(WORLD)]
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int = 0, sampler: Sampler | None = None) -> None:
+        # a loader with its own sampler (the package's datamodules) gets Lightning's DistributedSamplerWrapper
+        make = (lambda rank: DistributedSampler(dataset, num_replicas=WORLD, rank=rank, shuffle=True, seed=seed)) \
+            if sampler is None else \
+            (lambda rank: DistributedSamplerWrapper(sampler, num_replicas=WORLD, rank=rank, shuffle=True, seed=seed))
+        self.samplers = [make(rank) for rank in range(WORLD)]
         self.batch_size = batch_size
 
     def set_epoch(self, epoch: int) -> None:
@@ -50,6 +54,13 @@ class DoubledOrder(Sampler[int]):
 def doubled_loader(dataset: Dataset, batch_size: int, seed: int = 0) -> DataLoader:
     """Batches of ``WORLD * batch_size``: rank 0's batch k of a 2-rank DDP run, then rank 1's, every epoch."""
     return DataLoader(dataset, batch_size=WORLD * batch_size, sampler=DoubledOrder(dataset, batch_size, seed))
+
+
+def doubled_from(loader: DataLoader, seed: int = 0) -> DataLoader:
+    """:func:`doubled_loader` for a datamodule's training ``loader`` (its dataset, sampler and collate)."""
+    order = DoubledOrder(loader.dataset, loader.batch_size, seed, sampler=loader.sampler)
+    return DataLoader(loader.dataset, batch_size=WORLD * loader.batch_size, sampler=order,
+                      collate_fn=loader.collate_fn)
 
 
 def _rank_generators(model: GenerativeModule) -> list[torch.Generator]:
