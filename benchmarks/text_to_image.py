@@ -50,11 +50,15 @@ VARIANTS = {
 #: how docs/t2i_mnist_prompts.png is made from the trained mnist_minilm checkpoint (rows 4, 5, 7, 8: held-out wordings)
 PICTURE_PROMPTS = ["a handwritten digit seven", "the number 3", "a picture of an 8", "an image of the digit two",
                    "a scan of the numeral 5", "a handwritten nine", "an image of the digit zero", "a scan of the numeral 4"]  # fmt: skip
-PICTURE_COMMAND = (
-    "lightning-gen sample --ckpt benchmarks/work/text_to_image/mnist_minilm/last.ckpt "
-    + " ".join(f'--prompt "{p}"' for p in PICTURE_PROMPTS)
-    + " --num 8 --guidance-scale 4 --dynamic-threshold 0.95 --sampler ddpm --steps 50 --seed 0 --device cpu --out docs/t2i_mnist_prompts.png"
-)
+
+
+def picture_command(ckpt: str = "benchmarks/work/text_to_image/mnist_minilm/last.ckpt") -> str:
+    """The command that draws docs/t2i_mnist_prompts.png from the mnist_minilm checkpoint ``ckpt``."""
+    prompts = " ".join(f'--prompt "{p}"' for p in PICTURE_PROMPTS)
+    return (f"lightning-gen sample --ckpt {ckpt} {prompts} --num 8 --guidance-scale 4 --dynamic-threshold 0.95 "
+            "--sampler ddpm --steps 50 --seed 0 --device cpu --out docs/t2i_mnist_prompts.png")  # fmt: skip
+
+
 #: seen pairs evaluated for the two-digit variant (the first ten trained ones)
 NUM_SEEN_PAIRS = 10
 QUICK_OVERRIDES = [  # tiny networks and data: the plumbing, not the numbers
@@ -86,13 +90,14 @@ def main(argv: list[str]) -> int:
         steps, per_class, sampling_steps, guidance = 2, 1, 2, [1.0, 4.0]
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
     config = {"train_steps": steps, "per_class": per_class, "guidance": guidance, "sampler": args.sampler,
-              "sampling_steps": sampling_steps, "dynamic_threshold": args.dynamic_threshold, "seed": 0}  # fmt: skip
+              "sampling_steps": sampling_steps, "dynamic_threshold": args.dynamic_threshold, "seed": 0,
+              "network_overrides": QUICK_OVERRIDES if args.quick else []}  # fmt: skip
     result = ResultFile(NAME, config, quick=args.quick)
     classifier = load_feature_network("mnist", output="logits")
     root = t10k_as_train_root()
     work = common.WORK_DIR / (NAME + ("_quick" if args.quick else ""))
     for variant in variants:
-        overrides = QUICK_OVERRIDES + (["--data.init_args.limit=64"] if args.quick else [])
+        overrides = [*QUICK_OVERRIDES, "--data.init_args.limit=64"] if args.quick else []
         if args.quick and variant.startswith("two_digits"):
             overrides += ["--data.init_args.num_samples=64", "--data.init_args.val_samples=16",
                           "--model.init_args.denoiser.init_args.attention_resolutions=[16]"]
@@ -144,7 +149,7 @@ def train(config: str, overrides: list[str], root: Path, steps: int, work: Path)
     return {
         "config": config, "overrides": overrides, "global_step": int(trainer.global_step),
         "images_seen": int(trainer.global_step) * batch_size, "batch_size": batch_size,
-        "training_wall_s": round(sum(r["wall_s"] for r in runs), 1), "training_cpu_s": round(sum(r["cpu_s"] for r in runs), 1),
+        "training_wall_s": round(sum(r["wall_s"] for r in runs), 1), "training_cpu_s": round(sum(r["cpu_s"] or 0 for r in runs), 1),  # interrupted runs: unknown
         "runs": runs, "checkpoint": str(last.relative_to(common.REPO) if last.is_relative_to(common.REPO) else last),
         "parameters_trained": sum(p.numel() for p in model.trainable_parameters()),
     }  # fmt: skip
@@ -231,16 +236,21 @@ def summarize(result: ResultFile, dynamic: float) -> tuple[dict[str, Any], str]:
         verdicts.append(f"- {variant} {split}: target {target:.0%}: best {cells[best_key]:.1%} ({best_key}) -> {met}")
         summary[f"target/{variant}/{split}"] = {"target": target, "best": cells[best_key], "cell": best_key, "met": met == "met"}
     budget = [f"- {key[6:]}: {u['global_step']} steps x batch {u['batch_size']}, {u['training_wall_s']} s wall "
-              f"({u['training_cpu_s']} CPU s), {u['environment']['hardware']}"
+              f"({u['training_cpu_s']} CPU s), {u['environment']['hardware']}; {u['parameters_trained']:,} parameters "
+              f"trained; config {u['config']} with overrides {u['overrides'] or 'none'}"
               for key, u in units.items() if key.startswith("train/")]  # fmt: skip
+    ckpt = units.get("train/mnist_minilm", {}).get("checkpoint")
     floors = [f"- {key[5:]}: {100 * u['accuracy']:.1f}% ({u['images']} real digits)" for key, u in units.items()
               if key.startswith("real/")]  # fmt: skip
     markdown = (
         f"# {NAME}\n\nPrompt accuracy (project MNIST classifier) of samples; dynamic = Imagen's dynamic thresholding "
         f"at p = {dynamic}, static = clipping to [-1, 1]; sampler {result.config['sampler']}, {result.config['sampling_steps']} steps, seed 0.\n\n"
+        "Data: the configs' captioned datamodules on an MNIST root whose train files are the real t10k files "
+        "(../shared/data has no MNIST training images), 95% train / 5% val; MNIST wordings 3 and 8 "
+        "(\"an image of the digit {word}\", \"a scan of the numeral {numeral}\") are never trained on.\n\n"
         "Training budgets:\n" + "\n".join(budget) + "\n\nClassifier on real digits, same resampling (floor):\n"
         + "\n".join(floors) + "\n\nTargets:\n" + "\n".join(verdicts) + "\n\n"
         + markdown_table(["variant", "prompts", "guidance", "thresholding", "accuracy", "samples"], rows)
-        + f"\nPicture (one row per prompt; rows 4, 5, 7 and 8 are held-out wordings):\n\n    {PICTURE_COMMAND}\n"
+        + f"\nPicture (one row per prompt; rows 4, 5, 7 and 8 are held-out wordings):\n\n    {picture_command(ckpt) if ckpt else picture_command()}\n"
     )
     return summary, markdown
