@@ -247,7 +247,7 @@ class ImageCaptionFolderDataModule(BaseDataModule):
     def build_test_dataset(self) -> Dataset:
         return super().build_test_dataset() if self.test_root is None else self._dataset(self.test_root)
 
-    def train_captions(self) -> list[str]:
+    def training_captions(self) -> list[str]:
         """The captions of the train split (what a tokenizer is trained on)."""
         self.setup("fit")
         assert self.train_set is not None

@@ -202,6 +202,11 @@ class CaptionedDataModule(BaseDataModule):
         """``[num_classes][templates]`` prompts: the input of a zero-shot classifier or a prompt benchmark."""
         return self.captions.class_prompts(split)
 
+    def training_captions(self) -> list[str]:
+        """Every caption the train split can show (each class through the seen templates): the corpus a
+        text encoder's tokenizer is fitted on."""
+        return [prompt for prompts in self.class_prompts("seen") for prompt in prompts]
+
     def setup(self, stage: str | None = None) -> None:
         super().setup(stage)
         for name, split in (

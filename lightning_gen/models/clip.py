@@ -248,15 +248,9 @@ def split_captioned_batch(batch: Any) -> tuple[torch.Tensor, list[str]]:
 
 
 def training_caption_corpus(datamodule: Any) -> list[str] | None:
-    """The captions a tokenizer is fitted on: ``datamodule.training_captions()``, or for a label-captioned
-    datamodule without it, every training-wording prompt of every class (``class_prompts("seen")``)."""
+    """The captions a tokenizer is fitted on: ``datamodule.training_captions()`` (None when it has none)."""
     captions = getattr(datamodule, "training_captions", None)
-    if callable(captions):
-        return list(captions())
-    class_prompts = getattr(datamodule, "class_prompts", None)
-    if callable(class_prompts):
-        return [prompt for prompts in class_prompts("seen") for prompt in prompts]
-    return None
+    return list(captions()) if callable(captions) else None
 
 
 def fit_text_tokenizer(text_tower: nn.Module, datamodule: Any) -> None:

@@ -59,7 +59,7 @@ def test_jsonl_items_are_the_files_with_their_captions(tmp_path: Path) -> None:
     batch = next(iter(dm.train_dataloader()))
     assert set(batch) == {"image", "text"} and batch["image"].shape == (2, 3, 16, 16)
     assert all(text in CAPTIONS for text in batch["text"])
-    assert sorted(dm.train_captions()) == sorted(CAPTIONS[i] for i in train.indices)
+    assert sorted(dm.training_captions()) == sorted(CAPTIONS[i] for i in train.indices)
     assert (dm.channels, dm.image_size, dm.num_classes) == (3, 16, 0)
     gray = ImageCaptionFolderDataModule(str(tmp_path), image_size=8, channels=1, batch_size=2)
     assert next(iter(gray.val_dataloader()))["image"].shape[1:] == (1, 8, 8)
@@ -162,3 +162,26 @@ def test_folder_errors(tmp_path: Path) -> None:
         ImageCaptionFolderDataModule(str(tmp_path), val_fraction=0)
     with pytest.raises(ValueError, match="channels=2"):
         ImageCaptionFolderDataModule(str(tmp_path), channels=2)
+
+
+def test_a_clip_text_tower_fits_its_tokenizer_on_the_folders_training_captions(tmp_path: Path) -> None:
+    """A user's own captioned folder trains a CLIP whose tokenizer is fitted on that folder's train captions."""
+    import lightning.pytorch as pl
+
+    from lightning_gen.models.clip import CLIP
+    from lightning_gen.nn.image_towers import ResNetImageTower
+    from lightning_gen.nn.text.transformer import TransformerTextEncoder
+
+    names = _folder(tmp_path)
+    _jsonl(tmp_path, [{"file_name": n, "text": t} for n, t in zip(names, CAPTIONS, strict=True)])
+    dm = ImageCaptionFolderDataModule(str(tmp_path), image_size=16, channels=1, val_fraction=1 / 3, batch_size=2)
+    text = TransformerTextEncoder(width=16, layers=1, heads=2, vocab_size=300, max_length=16)
+    model = CLIP(ResNetImageTower(channels=1, image_size=16, width=8, blocks=(1, 1)), text, embed_dim=8)
+    assert not text.tokenizer_fitted
+    pl.Trainer(max_steps=1, limit_val_batches=0, logger=False, enable_checkpointing=False,
+               enable_progress_bar=False, enable_model_summary=False).fit(model, datamodule=dm)  # fmt: skip
+    assert text.tokenizer_fitted
+    # BPE merges learnt from the folder's captions: a training caption takes fewer tokens than an unseen string
+    _, seen_mask = text.tokenizer.encode([max(dm.training_captions(), key=len)])
+    _, unseen_mask = text.tokenizer.encode(["xqzv jkwp yqgb"])
+    assert int(seen_mask.sum()) < int(unseen_mask.sum())

@@ -81,6 +81,9 @@ def test_heldout_templates_never_caption_training(mnist_root: Path) -> None:
                 assert text not in banned
                 seen_templates.add(dm.prompts_for(label, "all").index(text))
     assert seen_templates == set(range(len(DIGIT_TEMPLATES))) - set(heldout)  # all the others are used
+    corpus = dm.training_captions()  # what a text tower's tokenizer is fitted on: the training wordings only
+    assert len(corpus) == 10 * (len(DIGIT_TEMPLATES) - len(heldout)) and not banned & set(corpus)
+    assert set(corpus) == {p for label in range(10) for p in dm.prompts_for(label, "seen")}
     val_batch = next(iter(dm.val_dataloader()))
     val_templates = {
         dm.prompts_for(label, "all").index(text)
