@@ -57,6 +57,7 @@ from benchmarks.common import ResultFile, markdown_table
 from lightning_gen.data import DigitsDataModule
 from lightning_gen.losses import discriminator_loss, generator_loss
 from lightning_gen.models import GAN
+from lightning_gen.models.base import batch_generator
 from lightning_gen.nn import DCGANDiscriminator, DCGANGenerator
 from lightning_gen.nn.ema import EMA
 
@@ -192,7 +193,8 @@ def plain_loop(
         )  # the datamodule's sampler shuffles by (seed, epoch); Lightning calls this too
         epoch += 1
         for real, _ in loader:
-            z = torch.randn(real.shape[0], generator.latent_dim, dtype=real.dtype)
+            # the GAN module's training noise: a generator per batch, seeded by (noise seed 0, batch index, rank 0)
+            z = torch.randn(real.shape[0], generator.latent_dim, dtype=real.dtype, generator=batch_generator(0, len(ends)))
             fake = generator(z)
             with frozen(generator):  # D step: maximise log D(x) + log(1 - D(G(z)))
                 real_logits = discriminator(real)

@@ -204,7 +204,7 @@ class GenerativeModule(pl.LightningModule):
         key = (self.noise_seed, index, self.global_rank, str(self.device))
         cached = getattr(self, "_step_rng", None)
         if cached is None or cached[0] != key:
-            cached = (key, self.seeded_generator(_TRAIN_STREAM, self.noise_seed, index, self.global_rank))
+            cached = (key, batch_generator(self.noise_seed, index, self.global_rank, self.device))
             self._step_rng = cached
         return cached[1]
 
@@ -448,6 +448,14 @@ class GenerativeModule(pl.LightningModule):
 
 
 _TRAIN_STREAM, _EPOCH_STREAM = 0, 1  # domain separation of the seeds derived by GenerativeModule
+
+
+def batch_generator(
+    noise_seed: int, batch_index: int, rank: int = 0, device: torch.device | str = "cpu"
+) -> torch.Generator:
+    """The generator of training batch ``batch_index`` on ``rank`` (what :meth:`GenerativeModule.step_generator`
+    returns): a plain training loop draws from it to reproduce a module's training noise exactly."""
+    return torch.Generator(device=device).manual_seed(mix_seed(_TRAIN_STREAM, noise_seed, batch_index, rank))
 
 
 def mix_seed(*keys: int) -> int:
