@@ -26,7 +26,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from benchmarks.common import SHARED_DATA, WORK_DIR, ResultFile, build_from_config, markdown_table
+from benchmarks.common import SHARED_DATA, WORK_DIR, ResultFile, build_from_config, markdown_table, repo_path
 from lightning_gen.data.domains import pixel_agreement
 from lightning_gen.models import CoGAN
 from lightning_gen.sampling import load_model
@@ -69,7 +69,7 @@ def train_task(task: str, iterations: int, work: Path) -> dict:
         "batch_size": dm.batch_size,
         "train_images_per_domain": len(dm.domains("train")[0]),
         "wall_seconds_this_run": round(time.perf_counter() - start, 1),
-        "checkpoint": str(last.relative_to(REPO)),
+        "checkpoint": repo_path(last),
     }
 
 

@@ -36,12 +36,19 @@ __all__ = [
     "ResultFile",
     "build_from_config",
     "environment",
+    "repo_path",
     "markdown_table",
     "prepare_cifar10",
     "t10k_as_train_root",
     "train_for",
     "trained_steps",
 ]
+
+
+def repo_path(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it (what results files record), else absolute."""
+    path = Path(path)
+    return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
 
 
 def environment() -> dict[str, Any]:
@@ -194,7 +201,7 @@ def train_for(
         "images_seen": batches * batch_size,
         "g_steps": steps["generator"],
         "d_steps": steps.get("discriminator", 0),  # 0 for one-optimiser models (diffusion, CLIP)
-        "checkpoint": str(ckpt.relative_to(REPO) if ckpt.is_relative_to(REPO) else ckpt),
+        "checkpoint": repo_path(ckpt),
     }
 
 

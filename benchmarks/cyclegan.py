@@ -36,6 +36,7 @@ from benchmarks.common import (
     build_from_config,
     markdown_table,
     prepare_cifar10,
+    repo_path,
 )
 from lightning_gen.data.domains import CIFAR10DomainsDataModule, DigitsMNISTDataModule
 from lightning_gen.models import CycleGAN
@@ -85,7 +86,7 @@ def train_task(task: str, epochs: int, batches: int, work: Path) -> dict:
         "train_images": {"a": len(dm.domains("train")[0]), "b": len(dm.domains("train")[1])},
         "final_lr": trainer.optimizers[0].param_groups[0]["lr"],
         "wall_seconds_this_run": round(time.perf_counter() - start, 1),
-        "checkpoint": str(last.relative_to(REPO)),
+        "checkpoint": repo_path(last),
     }
 
 

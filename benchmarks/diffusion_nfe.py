@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 import benchmarks.common as common
-from benchmarks.common import ResultFile, markdown_table
+from benchmarks.common import ResultFile, markdown_table, repo_path
 from benchmarks.diffusion_runs import ensure_checkpoint, training_wall_s
 from lightning_gen.data import read_mnist
 from lightning_gen.diffusion.samplers import TIMESTEP_SPACING
@@ -76,10 +76,8 @@ def score(
 def checkpoint_facts(path: str | Path) -> dict[str, Any]:
     """What a result must say about its model: file, training steps, epoch, model class and options."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    shown = Path(path).resolve()
-    repo = Path(__file__).resolve().parents[1]
     return {
-        "checkpoint": str(shown.relative_to(repo) if shown.is_relative_to(repo) else shown),
+        "checkpoint": repo_path(Path(path).resolve()),
         "global_step": int(ckpt.get("global_step", -1)),
         "epoch": int(ckpt.get("epoch", -1)),
         "model": ckpt.get("lightning_gen", {}).get("model"),

@@ -23,7 +23,7 @@ from diffusers import DDIMPipeline, DDPMPipeline
 
 from benchmarks.common import ResultFile, markdown_table
 from benchmarks.diffusion_nfe import checkpoint_facts
-from benchmarks.diffusion_runs import last_checkpoint
+from benchmarks.diffusion_runs import ensure_checkpoint
 from lightning_gen.diffusion import make_scheduler
 from lightning_gen.sampling import load_model
 
@@ -35,14 +35,14 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m benchmarks {NAME}")
     parser.add_argument("--quick", action="store_true", help="batch 4, 3 steps, 2 rounds")
     parser.add_argument(
-        "--ckpt", default=None, help="default: the last ddpm_mnist run under benchmarks/work/runs"
+        "--ckpt", default=None, help="default: the ddpm_mnist run of the diffusion benchmarks (trained when missing)"
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args(argv)
     batch, steps, rounds = (4, 3, 2) if args.quick else (args.batch_size, args.steps, args.rounds)
-    args.ckpt = args.ckpt or str(last_checkpoint("ddpm_mnist"))
+    args.ckpt = args.ckpt or str(ensure_checkpoint("ddpm_mnist", quick=args.quick))
     model = load_model(args.ckpt)
     unet = model.sampler_network(use_ema=True).unet
     config = {"checkpoint": checkpoint_facts(args.ckpt)["checkpoint"], "batch_size": batch, "steps": steps, "rounds": rounds,

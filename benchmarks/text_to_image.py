@@ -150,7 +150,7 @@ def train(config: str, overrides: list[str], root: Path, steps: int, work: Path)
         "config": config, "overrides": overrides, "global_step": int(trainer.global_step),
         "images_seen": int(trainer.global_step) * batch_size, "batch_size": batch_size,
         "training_wall_s": round(sum(r["wall_s"] for r in runs), 1), "training_cpu_s": round(sum(r["cpu_s"] or 0 for r in runs), 1),  # interrupted runs: unknown
-        "runs": runs, "checkpoint": str(last.relative_to(common.REPO) if last.is_relative_to(common.REPO) else last),
+        "runs": runs, "checkpoint": common.repo_path(last),
         "parameters_trained": sum(p.numel() for p in model.trainable_parameters()),
     }  # fmt: skip
 

@@ -1,0 +1,76 @@
+"""The --quick variants of the GAN-family benchmarks and of diffusion_throughput run end to end from a clean
+clone (issue 14, must-show 3): each trains what it needs into a temporary work folder, then measures; results go
+to a temporary folder. One CIFAR-10 preparation (unpacking the real JPEG tarballs into official batches) serves
+the three benchmarks that need it."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+
+import benchmarks.common
+import benchmarks.diffusion_runs
+from benchmarks.__main__ import main
+
+MODULES = ("cogan", "cyclegan", "biggan", "bigbigan_probe", "diffusion_throughput")
+
+
+@pytest.fixture(scope="module")
+def shared_work(tmp_path_factory):
+    return tmp_path_factory.mktemp("benchmark_work")
+
+
+@pytest.fixture
+def results(tmp_path, shared_work, monkeypatch, shared_data):
+    monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path / "results")
+    for name in ("common", *MODULES):
+        module = importlib.import_module(f"benchmarks.{name}")
+        for attr, value in (("WORK_DIR", shared_work), ("SHARED_DATA", shared_data)):
+            if hasattr(module, attr):
+                monkeypatch.setattr(module, attr, value)
+    monkeypatch.setattr(benchmarks.diffusion_runs, "runs_dir", lambda: shared_work / "runs")
+    return tmp_path / "results"
+
+
+def _load(results, name):
+    data = json.loads((results / f"{name}_quick.json").read_text())
+    assert (results / f"{name}_quick.md").is_file() and not (results / f"{name}.json").exists()
+    return data
+
+
+@pytest.mark.slow
+def test_cogan_quick(results):
+    assert main(["cogan", "--quick"]) == 0
+    data = _load(results, "cogan")
+    rows = {row[0]: row for row in data["summary"]["rows"]}
+    assert set(rows) == {"digits / edges", "digits / negative"}
+    assert all(0.0 <= row[1] <= 1.0 for row in rows.values())  # pixel agreement is a share
+
+
+@pytest.mark.slow
+def test_cyclegan_quick(results):
+    assert main(["cyclegan", "--quick"]) == 0
+    assert _load(results, "cyclegan")["units"]
+
+
+@pytest.mark.slow
+def test_biggan_quick(results):
+    assert main(["biggan", "--quick"]) == 0
+    data = _load(results, "biggan")
+    assert {"train/biggan", "train/dcgan"} <= set(data["units"])
+    assert data["summary"]["dcgan/truncation=none"]["fid"] > 0
+
+
+@pytest.mark.slow
+def test_bigbigan_probe_quick(results):
+    assert main(["bigbigan_probe", "--quick"]) == 0
+    assert _load(results, "bigbigan_probe")["units"]
+
+
+@pytest.mark.slow
+def test_diffusion_throughput_quick(results):
+    assert main(["diffusion_throughput", "--quick"]) == 0
+    data = _load(results, "diffusion_throughput")
+    assert {"ddpm", "ddim"} <= set(data["units"])
