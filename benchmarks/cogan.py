@@ -73,15 +73,16 @@ def train_task(task: str, iterations: int, work: Path) -> dict:
     }
 
 
-def evaluate(task: str, ckpt: Path, pairs: int) -> dict:
+def evaluate(task: str, ckpt: Path, pairs: int, pictures: Path = DOCS) -> dict:
+    """Pixel agreement of ``pairs`` sampled pairs (and of shuffled pairs); a grid goes to ``pictures``."""
     model = load_model(ckpt)  # the checkpoint alone
     assert isinstance(model, CoGAN)
     images_a, images_b = model.sample_pairs(pairs, seed=0)
     shuffled = torch.randperm(pairs, generator=torch.Generator().manual_seed(0))
     paired = pixel_agreement(images_a, images_b, task)
     floor = pixel_agreement(images_a[shuffled], images_b, task)
-    DOCS.mkdir(exist_ok=True)
-    save_grid(model.sample(32, seed=1), DOCS / f"cogan_{task}.png", nrow=4)
+    pictures.mkdir(parents=True, exist_ok=True)
+    save_grid(model.sample(32, seed=1), pictures / f"cogan_{task}.png", nrow=4)
     return {
         "pairs": pairs,
         "pixel_agreement": paired["agreement"],
@@ -118,7 +119,8 @@ def main(argv: list[str]) -> int:
             results.add(f"train/{task}", train_task(task, iterations, work / task))
         if not results.done(f"eval/{task}"):
             results.add(
-                f"eval/{task}", evaluate(task, REPO / results.unit(f"train/{task}")["checkpoint"], pairs)
+                f"eval/{task}", evaluate(task, REPO / results.unit(f"train/{task}")["checkpoint"], pairs,
+                         pictures=work if args.quick else DOCS)
             )
     rows = []
     for task in TASKS:

@@ -100,14 +100,14 @@ def _accuracy(classifier, images: torch.Tensor, labels: torch.Tensor) -> float:
     return (classifier(images).argmax(1) == labels).float().mean().item()
 
 
-def evaluate_digits(ckpt: Path) -> dict:
+def evaluate_digits(ckpt: Path, pictures: Path = DOCS) -> dict:
     from lightning_gen.metrics.feature_nets import load_feature_network
 
     model = load_model(ckpt)
     dm = DigitsMNISTDataModule(str(SHARED_DATA / "mnist"))
     digits, labels = dm.domain("a", "test")
     mnist, _ = dm.domain("b", "test")
-    _pictures(model, digits, mnist, DOCS / "cyclegan_digits.png")
+    _pictures(model, digits, mnist, pictures / "cyclegan_digits.png")
     classifier = load_feature_network("mnist", output="logits")
     translated = model.translate(digits, "a2b")
     return {
@@ -119,7 +119,7 @@ def evaluate_digits(ckpt: Path) -> dict:
     }
 
 
-def evaluate_horse_deer(ckpt: Path) -> dict:
+def evaluate_horse_deer(ckpt: Path, pictures: Path = DOCS) -> dict:
     from lightning_gen.metrics.feature_nets import load_feature_network
     from lightning_gen.metrics.image_metrics import ImageMetrics
 
@@ -127,7 +127,7 @@ def evaluate_horse_deer(ckpt: Path) -> dict:
     dm = CIFAR10DomainsDataModule(str(prepare_cifar10()))
     horses, horse_labels = dm.domain("a", "test")
     deer, deer_labels = dm.domain("b", "test")
-    _pictures(model, horses, deer, DOCS / "cyclegan_horse_deer.png")
+    _pictures(model, horses, deer, pictures / "cyclegan_horse_deer.png")
     classifier = load_feature_network("cifar10", output="logits")
     out: dict = {"test_images_per_domain": int(horses.shape[0]), "feature_network": classifier.name}
     for direction, source, target, target_label in (
@@ -223,7 +223,8 @@ def main(argv: list[str]) -> int:
         if not results.done(f"eval/{task}"):
             try:
                 results.add(
-                    f"eval/{task}", EVALUATE[task](REPO / results.unit(f"train/{task}")["checkpoint"])
+                    f"eval/{task}", EVALUATE[task](REPO / results.unit(f"train/{task}")["checkpoint"],
+                                   pictures=work if args.quick else DOCS)
                 )
             except FileNotFoundError as err:  # the project's feature networks are not trained yet
                 print(f"cyclegan: {task} not evaluated: {err}")
