@@ -92,7 +92,8 @@ def child(mode: str, config: str, ckpt: Path, steps: int, num_samples: int, samp
         model, datamodule = build_from_config(config, data_overrides(config))
         baseline = _current_rss_mib()
         start = time.perf_counter()
-        trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=steps, limit_val_batches=0,
+        # max_epochs: a bound that models with epoch-based schedules (CycleGAN) need; max_steps ends the run
+        trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=steps, max_epochs=1000, limit_val_batches=0,
                              num_sanity_val_steps=0, logger=False, enable_checkpointing=False,
                              enable_progress_bar=False, enable_model_summary=False)
         trainer.fit(model, datamodule=datamodule)
