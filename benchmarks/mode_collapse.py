@@ -10,16 +10,31 @@ G update), the same for every method.
 
     python -m benchmarks mode_collapse [--quick] [--steps N] [--seeds N] [--methods a,b] [--datasets ring,grid]
 
-Each (dataset, method, seed) unit is saved when it finishes; a rerun skips finished units. Units run
-seed-major (seed 0 of every cell first), so an interrupted run leaves every cell with a similar seed count.
+Each (dataset, method, seed) unit is saved when it finishes; a rerun skips finished units, and a rerun at the
+same ``--steps`` with other ``--methods``/``--datasets``/``--seeds`` adds its units to the same file (the table
+summarises every unit the file holds). Units run seed-major (seed 0 of every cell first), so an interrupted run
+leaves every cell with a similar seed count. Besides the counts, every evaluation keeps ``SNAPSHOT_SAMPLES``
+generated points (``<name>_snapshots.json``, next to the results), for scatter plots of training
+(notebooks/03_mode_collapse.ipynb).
+
+Defaults: on CUDA the paper's budget (400,000 iterations, 10 seeds, every method but unrolled_k10, both
+datasets); on a CPU the committed run, ``--steps 2500 --seeds 3 --datasets ring,grid --methods
+gan_non_saturating,pacgan4``: what one niced thread on the shared 2-core machine could give 3 seeds of two methods
+in one session (~27 GAN iterations per CPU-second, PacGAN4 ~1.7x and Unrolled K=5 ~10x slower per iteration, and
+the run got ~30% of a core). Compute dominates: a profile is ~80% backward/linear/maxout/Adam, ~7% data loading,
+and a plain PyTorch loop of the same networks is no faster than the Trainer (already without logger, progress
+bar, checkpoints or model summary). That budget does not separate a cure from the disease (most samples are still
+between the modes); the separation seen on the grid needs 40-50k iterations (issue 13), i.e. CUDA or hours of CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -28,10 +43,24 @@ import torch
 from benchmarks.common import ResultFile, markdown_table
 from lightning_gen.callbacks import ModeCoverage
 from lightning_gen.data import ToyDataModule
+from lightning_gen.metrics.mode_counting import ModeCount
 from lightning_gen.models import GAN, UnrolledGAN
 from lightning_gen.nn import MaxoutDiscriminator, MLPGenerator, normal_init_
 
+__all__ = [
+    "DATASETS",
+    "METHODS",
+    "NAME",
+    "SnapshotCoverage",
+    "build_model",
+    "load",
+    "main",
+    "run_unit",
+    "summarize",
+]
+
 NAME = "mode_collapse"
+SNAPSHOT_SAMPLES = 200  # generated points kept per evaluation (for scatter plots; 3 decimals)
 # method -> (pack m, model options)
 METHODS: dict[str, tuple[int, dict[str, Any]]] = {
     "gan_minimax": (1, {"loss": "minimax"}),
@@ -52,6 +81,20 @@ ANCHORS = {
     ("grid", "pacgan4"): (24.8, 93.6),
 }
 TARGETS = {"ring": (8, 0.98), "grid": (25, 0.97)}  # best method, every seed: modes, high quality
+# Defaults without --quick: the paper's protocol on CUDA, the committed run on a CPU (see the module docstring)
+CUDA_DEFAULTS = {
+    "steps": 400_000,
+    "seeds": 10,
+    "datasets": ",".join(DATASETS),
+    "methods": ",".join(DEFAULT_METHODS),
+}
+CPU_DEFAULTS = {"steps": 2500, "seeds": 3, "datasets": "ring,grid", "methods": "gan_non_saturating,pacgan4"}
+QUICK_DEFAULTS = {
+    "steps": 4,
+    "seeds": 1,
+    "datasets": ",".join(DATASETS),
+    "methods": ",".join(DEFAULT_METHODS),
+}
 
 
 def build_model(method: str) -> tuple[GAN, int]:
@@ -71,13 +114,31 @@ def build_model(method: str) -> tuple[GAN, int]:
     return cls(generator, discriminator, **options, **adam), pack
 
 
+class SnapshotCoverage(ModeCoverage):
+    """:class:`~lightning_gen.callbacks.ModeCoverage` that also keeps ``snapshot_samples`` generated points at
+    every evaluation (``snapshots``: ``[[x, y], ...]`` lists rounded to 3 decimals, one per ``history`` entry),
+    drawn with the callback's evaluation seed, so training is not disturbed."""
+
+    def __init__(self, *args: Any, snapshot_samples: int = SNAPSHOT_SAMPLES, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.snapshot_samples = snapshot_samples
+        self.snapshots: list[list[list[float]]] = []
+
+    def measure(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> ModeCount:
+        points = pl_module.sample(self.snapshot_samples, seed=self.seed)
+        self.snapshots.append([[round(float(x), 3) for x in p] for p in points.tolist()])
+        return super().measure(trainer, pl_module)
+
+
 def run_unit(dataset: str, method: str, seed: int, steps: int, eval_every: int) -> dict[str, Any]:
+    """Train one (dataset, method, seed) run for ``steps`` iterations; its final and periodic mode counts,
+    wall and CPU seconds, and (under ``"snapshots"``) the generated points of every evaluation."""
     pl.seed_everything(seed, verbose=False)
     model, pack = build_model(method)
     data = ToyDataModule(
         dataset, num_samples=100_000 * pack, val_samples=100, batch_size=100 * pack, seed=seed
     )
-    coverage = ModeCoverage(dataset, every_n_batches=eval_every, num_samples=2500)
+    coverage = SnapshotCoverage(dataset, every_n_batches=eval_every, num_samples=2500)
     trainer = pl.Trainer(
         accelerator="cpu",
         max_steps=2 * steps,  # one D and one G optimizer step per iteration
@@ -89,9 +150,9 @@ def run_unit(dataset: str, method: str, seed: int, steps: int, eval_every: int) 
         enable_model_summary=False,
         callbacks=[coverage],
     )
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     trainer.fit(model, data)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     final = coverage.last
     assert final is not None
     return {
@@ -104,7 +165,48 @@ def run_unit(dataset: str, method: str, seed: int, steps: int, eval_every: int) 
             for s, c in coverage.history
         ],
         "wall_s": wall,
+        "cpu_s": cpu,  # the machine is shared: the CPU time this process got
+        "snapshots": [
+            {"step": s, "points": p} for (s, _), p in zip(coverage.history, coverage.snapshots, strict=True)
+        ],
     }
+
+
+def snapshots_path(result: ResultFile) -> Path:
+    """Where a results file's snapshots live: ``<name>_snapshots.json`` beside it (compact JSON)."""
+    return result.path.with_name(f"{result.name}_snapshots.json")
+
+
+def _read_snapshots(result: ResultFile) -> dict[str, Any]:
+    path = snapshots_path(result)
+    if path.is_file():
+        data = json.loads(path.read_text())
+        if data.get("config") == result.config:
+            return data
+    return {"config": result.config, "units": {}}
+
+
+def _write_snapshots(result: ResultFile, data: dict[str, Any]) -> None:
+    path = snapshots_path(result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")))
+    tmp.replace(path)
+
+
+def load(quick: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The committed results (``benchmarks/results/mode_collapse.json``, or the ``--quick`` file) and their
+    snapshots: ``(results, {unit key: [{"step", "points"}, ...]})``. Raises FileNotFoundError when never run."""
+    from benchmarks import common
+
+    name = NAME + ("_quick" if quick else "")
+    path = common.RESULTS_DIR / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `python -m benchmarks mode_collapse` first.")
+    results = json.loads(path.read_text())
+    snaps_file = path.with_name(f"{name}_snapshots.json")
+    snaps = json.loads(snaps_file.read_text()) if snaps_file.is_file() else {"config": None, "units": {}}
+    return results, snaps["units"] if snaps.get("config") == results["config"] else {}
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -114,76 +216,97 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(finite), statistics.pstdev(finite) if len(finite) > 1 else 0.0
 
 
-def summarize(result: ResultFile, methods: list[str], seeds: int, steps: int) -> tuple[dict[str, Any], str]:
+def _cells(result: ResultFile) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The file's units grouped by (dataset, method), in DATASETS x METHODS order, each cell's seeds in order."""
+    cells: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+    for key, unit in result.units.items():
+        dataset, method, seed = key.split("/")
+        cells.setdefault((dataset, method), []).append((int(seed.removeprefix("seed")), unit))
+    order = [(d, m) for d in DATASETS for m in METHODS]
+    return {
+        cell: [u for _, u in sorted(cells[cell], key=lambda su: su[0])] for cell in order if cell in cells
+    }
+
+
+def summarize(result: ResultFile, steps: int) -> tuple[dict[str, Any], str]:
+    """Summary (per ``dataset/method``) and markdown of every unit the file holds, whatever run added it."""
     summary: dict[str, Any] = {}
     rows, curve_rows = [], []
-    for dataset in DATASETS:
+    cells = _cells(result)
+    for (dataset, method), units in cells.items():
         target_modes, target_hq = TARGETS[dataset]
-        for method in methods:
-            units = [
-                result.unit(k)
-                for k in (f"{dataset}/{method}/seed{s}" for s in range(seeds))
-                if result.done(k)
+        modes = _mean_std([u["modes"] for u in units])
+        hq = _mean_std([100 * u["high_quality"] for u in units])
+        kl = _mean_std([u["reverse_kl"] for u in units])
+        wall = _mean_std([u["wall_s"] for u in units])
+        met = all(u["modes"] >= target_modes and u["high_quality"] >= target_hq for u in units)
+        anchor = ANCHORS.get((dataset, method))
+        summary[f"{dataset}/{method}"] = {
+            "seeds": len(units),
+            "modes_mean": modes[0],
+            "modes_std": modes[1],
+            "modes_per_seed": [u["modes"] for u in units],
+            "high_quality_pct_mean": hq[0],
+            "high_quality_pct_std": hq[1],
+            "reverse_kl_mean": kl[0],
+            "reverse_kl_std": kl[1],
+            "wall_s_mean": wall[0],
+            "iterations_per_s_mean": steps / wall[0] if wall[0] > 0 else math.inf,
+            "target_met_every_seed": met,
+        }
+        rows.append(
+            [
+                dataset,
+                method,
+                len(units),
+                f"{modes[0]:.2f} ± {modes[1]:.2f}",
+                " ".join(str(u["modes"]) for u in units),
+                f"{hq[0]:.1f} ± {hq[1]:.1f}",
+                f"{kl[0]:.3f} ± {kl[1]:.3f}",
+                f"{wall[0]:.0f} ({steps / wall[0]:.1f} it/s)" if wall[0] > 0 else "",
+                "yes" if met else "no",
+                f"{anchor[0]} / {anchor[1]}%" if anchor else "",
             ]
-            if not units:
-                continue
-            modes = _mean_std([u["modes"] for u in units])
-            hq = _mean_std([100 * u["high_quality"] for u in units])
-            kl = _mean_std([u["reverse_kl"] for u in units])
-            wall = _mean_std([u["wall_s"] for u in units])
-            met = all(u["modes"] >= target_modes and u["high_quality"] >= target_hq for u in units)
-            anchor = ANCHORS.get((dataset, method))
-            summary[f"{dataset}/{method}"] = {
-                "seeds": len(units),
-                "modes_mean": modes[0],
-                "modes_std": modes[1],
-                "high_quality_pct_mean": hq[0],
-                "high_quality_pct_std": hq[1],
-                "reverse_kl_mean": kl[0],
-                "reverse_kl_std": kl[1],
-                "wall_s_mean": wall[0],
-                "target_met_every_seed": met,
-            }
-            rows.append(
-                [
-                    dataset,
-                    method,
-                    len(units),
-                    f"{modes[0]:.2f} ± {modes[1]:.2f}",
-                    f"{hq[0]:.1f} ± {hq[1]:.1f}",
-                    f"{kl[0]:.3f} ± {kl[1]:.3f}",
-                    f"{wall[0]:.0f}",
-                    "yes" if met else "no",
-                    f"{anchor[0]} / {anchor[1]}%" if anchor else "",
-                ]
+        )
+        curve = []
+        for step in sorted({c["step"] for u in units for c in u["curve"]}):
+            at = [c for u in units for c in u["curve"] if c["step"] == step]
+            curve.append(
+                f"{statistics.fmean(c['modes'] for c in at):.1f} / "
+                f"{100 * statistics.fmean(c['high_quality'] for c in at):.1f}"
             )
-            cells = []
-            for step in sorted({c["step"] for u in units for c in u["curve"]}):
-                at = [c for u in units for c in u["curve"] if c["step"] == step]
-                cells.append(
-                    f"{statistics.fmean(c['modes'] for c in at):.1f} / "
-                    f"{100 * statistics.fmean(c['high_quality'] for c in at):.1f}"
-                )
-            curve_rows.append([dataset, method, *cells])
+        curve_rows.append([dataset, method, *curve])
     header = [
         "data",
         "method",
         "seeds",
         "modes",
+        "modes per seed",
         "high quality %",
         "reverse KL",
         "wall s / seed",
         "target met (ring 8 & 98%, grid 25 & 97%)",
         "paper (400k steps): modes / HQ",
     ]
-    hardware = next(iter(result.units.values()))["environment"]["hardware"] if result.units else "?"
+    units = list(result.units.values())
+    hardware = units[0]["environment"]["hardware"] if units else "?"
+    dates = sorted(u["environment"]["date"] for u in units)
+    missing = [f"{d}/{m}" for d in DATASETS for m in DEFAULT_METHODS if (d, m) not in cells]
     text = (
-        f"# mode_collapse: PacGAN 2-D protocol, {steps} steps per run (the paper: 400,000)\n\n"
-        f"Hardware: {hardware}. Budget: {steps} iterations (1 D + 1 G Adam step each; lr 1e-4, beta1 0.8; "
-        "100 packed D inputs per batch), the same for every method; 2,500 samples counted at the end; "
-        f"mean ± std over the seeds column (of {seeds} requested). Paper anchors are PacGAN Table 1 (10 seeds, "
+        f"# mode_collapse: PacGAN 2-D protocol, {steps:,} iterations per run (the paper: 400,000)\n\n"
+        f"Hardware: {hardware}, one thread per run, the machine shared with other jobs"
+        + (f" (runs {dates[0]} to {dates[-1]})" if dates else "")
+        + f". Budget: {steps:,} iterations (1 D + 1 G Adam step each; lr 1e-4, beta1 0.8; "
+        "100 packed D inputs per batch), the same for every method; 2,500 samples counted at the end "
+        "(3 std threshold); mean ± std over the seeds column. Paper anchors are PacGAN Table 1 (10 seeds, "
         "400 epochs = 400,000 iterations); our budget is far smaller, so the rows are not comparable to "
         "them in absolute terms.\n\n"
+        + (
+            "Not run at this budget (they need more CPU time or a GPU: `python -m benchmarks mode_collapse` "
+            f"on CUDA runs the paper's 400,000 iterations): {', '.join(missing)}.\n\n"
+            if missing
+            else ""
+        )
         + markdown_table(header, rows)
         + "\n## Curve: mean modes / high-quality % at every tenth of the budget\n\n"
         + markdown_table(
@@ -205,25 +328,30 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks mode_collapse", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--quick", action="store_true", help="4 steps, 1 seed (a smoke test, < 1 minute)")
+    parser.add_argument("--quick", action="store_true", help=f"a smoke test (< 1 minute): {QUICK_DEFAULTS}")
     parser.add_argument(
-        "--steps", type=int, default=None, help="iterations per run (default 1000 on a CPU, 400000 on a GPU)"
+        "--steps", type=int, default=None, help="iterations per run (CPU default 2500, CUDA 400000)"
     )
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per cell (default 10)")
-    parser.add_argument("--methods", default=None, help=f"comma list of {', '.join(METHODS)}")
-    parser.add_argument("--datasets", default="ring,grid")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per cell (CPU default 3, CUDA 10)")
+    parser.add_argument(
+        "--methods",
+        default=None,
+        help=f"comma list of {', '.join(METHODS)} (default: {CPU_DEFAULTS['methods']} "
+        "on a CPU, all but unrolled_k10 on CUDA)",
+    )
+    parser.add_argument("--datasets", default=None, help="comma list of ring, grid (CPU default ring,grid)")
     args = parser.parse_args(argv)
-    methods = args.methods.split(",") if args.methods else list(DEFAULT_METHODS)
-    datasets = args.datasets.split(",")
+    defaults = QUICK_DEFAULTS if args.quick else CUDA_DEFAULTS if torch.cuda.is_available() else CPU_DEFAULTS
+    methods = (args.methods or defaults["methods"]).split(",")
+    datasets = (args.datasets or defaults["datasets"]).split(",")
     for m in methods:
         if m not in METHODS:
             parser.error(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
     for d in datasets:
         if d not in DATASETS:
             parser.error(f"unknown dataset {d!r}; choose from {', '.join(DATASETS)}")
-    default_steps = 400_000 if torch.cuda.is_available() else 1000
-    steps = args.steps or (4 if args.quick else default_steps)
-    seeds = args.seeds or (1 if args.quick else 10)
+    steps = args.steps or defaults["steps"]
+    seeds = args.seeds or defaults["seeds"]
     eval_every = max(1, steps // 10)
     config = {
         "steps": steps,
@@ -236,6 +364,7 @@ def main(argv: list[str]) -> int:
         "threshold_std": 3.0,
     }
     result = ResultFile(NAME, config, quick=args.quick)
+    snapshots = _read_snapshots(result)
     for seed in range(seeds):
         for dataset in datasets:
             for method in methods:
@@ -243,15 +372,17 @@ def main(argv: list[str]) -> int:
                 if result.done(key):
                     continue
                 unit = run_unit(dataset, method, seed, steps, eval_every)
+                snapshots["units"][key] = unit.pop("snapshots")
+                _write_snapshots(result, snapshots)  # first: a unit in the results file has its snapshots
                 result.add(key, unit)
                 print(
                     f"{key}: modes {unit['modes']}, high quality {100 * unit['high_quality']:.1f}%, "
                     f"reverse KL {unit['reverse_kl']:.3f}, {unit['wall_s']:.0f} s",
                     flush=True,
                 )
-                summary, text = summarize(result, methods, seeds, steps)
+                summary, text = summarize(result, steps)
                 result.set_summary(summary, text)
-    summary, text = summarize(result, methods, seeds, steps)
+    summary, text = summarize(result, steps)
     result.set_summary(summary, text)
     print(text)
     return 0

@@ -19,6 +19,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 COURSE = {
     "01_autoencoders.ipynb": (True, 3, '"held_out_mse"'),
     "02_gan_objectives.ipynb": (False, 4, '"g_grad_first_10_mean"'),
+    "03_mode_collapse.ipynb": (False, 2, '"claims"'),
     "07_ddpm.ipynb": (True, 7, '"convergence"'),
     "09_text_to_image.ipynb": (True, 3, '"cosine_variation_to_input"'),
 }
