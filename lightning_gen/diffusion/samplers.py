@@ -120,7 +120,9 @@ def run_sampler(
     description: str = "sampling",
 ) -> torch.Tensor:
     """Integrate the reverse process from ``noise`` (x_T) with ``scheduler``; returns x_0 (same shape)."""
-    step_kwargs = {"eta": eta} if isinstance(scheduler, DDIMScheduler) else {}
+    # DDIM re-derives eps from the clipped x_0 (GLIDE's rule): with diffusers' default it keeps the unclipped eps, so
+    # each clipped step drops part of x_t and DDIM drifts further from the ODE solution the more steps it takes
+    step_kwargs = {"eta": eta, "use_clipped_model_output": True} if isinstance(scheduler, DDIMScheduler) else {}
     if eta and not step_kwargs:
         raise ValueError(f"eta applies to the DDIM sampler only, not {type(scheduler).__name__}.")
     x = noise * scheduler.init_noise_sigma
