@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lightning_gen.nn.conditioning import LabelEmbedding
+from lightning_gen.nn.conditioning import BatchStatistics, LabelEmbedding, per_class_batches
 from lightning_gen.nn.init import normal_init_
 from lightning_gen.nn.spec import Network
 from lightning_gen.utils.validation import check_choice
@@ -122,6 +122,13 @@ class DCGANDiscriminator(Network):
     ``num_classes > 0`` appends a learned per-class plane as an extra input channel (conditional GAN).
     ``pack > 1`` is PacGAN (Lin et al., 2018): ``pack`` samples concatenated along channels, one logit
     per pack.
+
+    ``batch_statistics`` (conditional, BatchNorm): in training mode ``"per_class"`` (the default) runs each
+    class's samples as a batch of their own, so BatchNorm's statistics show the discriminator the spread
+    *within* a class, as an unconditional DCGAN's see the spread of a whole batch of fakes
+    (:func:`~lightning_gen.nn.conditioning.per_class_batches` says why); ``"pooled"`` normalises the mixed
+    batch at once, which lets a short run's generator collapse to one image per class. Eval mode uses the
+    running statistics either way.
     """
 
     def __init__(
@@ -134,12 +141,23 @@ class DCGANDiscriminator(Network):
         negative_slope: float = 0.2,
         num_classes: int = 0,
         pack: int = 1,
+        batch_statistics: BatchStatistics = "per_class",
     ) -> None:
         super().__init__()
         check_choice("norm", norm, Norm)
+        check_choice("batch_statistics", batch_statistics, BatchStatistics)
         if pack < 1:
             raise ValueError(f"pack must be >= 1, got {pack}.")
         self.channels, self.image_size, self.num_classes, self.pack = channels, image_size, num_classes, pack
+        # per-class sub-batches only matter where BatchNorm normalises over the batch
+        self.per_class_statistics = (
+            bool(num_classes) and norm == "batch" and guidelines and batch_statistics == "per_class"
+        )
+        if self.per_class_statistics and pack > 1:
+            raise ValueError(
+                f"batch_statistics='per_class' splits the batch by class, which cannot keep packs of {pack}; "
+                "set batch_statistics='pooled' for a conditional PacGAN discriminator."
+            )
         self.label_embedding = LabelEmbedding(num_classes, image_size * image_size)
         in_channels = pack * (channels + (1 if num_classes else 0))
         self.trunk, width = _down_trunk(in_channels, image_size, base_width, norm, guidelines, negative_slope)
@@ -159,7 +177,12 @@ class DCGANDiscriminator(Network):
         if batch % self.pack:
             raise ValueError(f"Batch size {batch} is not divisible by pack={self.pack}.")
         x = x.reshape(batch // self.pack, -1, self.image_size, self.image_size)  # (B/pack, pack*C, S, S)
-        return self.head(self.trunk(x)).view(-1)
+        if self.per_class_statistics and self.training:
+            return per_class_batches(self._logits, x, labels, self.num_classes)
+        return self._logits(x)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(x)).view(-1)  # (B, C', S, S) -> (B,)
 
 
 class DCGANEncoder(Network):
