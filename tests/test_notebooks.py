@@ -23,6 +23,7 @@ COURSE = {
     "07_ddpm.ipynb": (True, 7, '"convergence"'),
     "09_text_to_image.ipynb": (True, 3, '"cosine_variation_to_input"'),
     "05_conditional_and_biggan.ipynb": (True, 4, '"biggan_truncation"'),
+    "04_dcgan_guidelines.ipynb": (True, 2, '"autoencoders (notebook 01)"'),
 }
 
 
