@@ -295,7 +295,7 @@ def summarize(result: ResultFile, steps: int) -> tuple[dict[str, Any], str]:
     text = (
         f"# mode_collapse: PacGAN 2-D protocol, {steps:,} iterations per run (the paper: 400,000)\n\n"
         f"Hardware: {hardware}, one thread per run, the machine shared with other jobs"
-        + (f" (runs {dates[0]} to {dates[-1]})" if dates else "")
+        + (f" (units finished {dates[0]} to {dates[-1]})" if dates else "")
         + f". Budget: {steps:,} iterations (1 D + 1 G Adam step each; lr 1e-4, beta1 0.8; "
         "100 packed D inputs per batch), the same for every method; 2,500 samples counted at the end "
         "(3 std threshold); mean ± std over the seeds column. Paper anchors are PacGAN Table 1 (10 seeds, "
