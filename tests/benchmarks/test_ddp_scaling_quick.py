@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import benchmarks.common
+import benchmarks.ddp_scaling
 from benchmarks.__main__ import main
 from benchmarks.ddp_scaling import MODELS
 
@@ -16,6 +17,9 @@ from benchmarks.ddp_scaling import MODELS
 @pytest.fixture
 def results_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path)
+    # training scratch in the test's folder, never the checkout's benchmarks/work (parallel workers, reruns)
+    monkeypatch.setattr(benchmarks.common, "WORK_DIR", tmp_path / "work")
+    monkeypatch.setattr(benchmarks.ddp_scaling, "WORK_DIR", tmp_path / "work")
     return tmp_path
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import benchmarks.common
+import benchmarks.memory
 from benchmarks.__main__ import main
 from benchmarks.memory import QUICK_FAMILIES
 
@@ -15,6 +16,9 @@ from benchmarks.memory import QUICK_FAMILIES
 @pytest.fixture
 def results_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path)
+    # training scratch in the test's folder, never the checkout's benchmarks/work (parallel workers, reruns)
+    monkeypatch.setattr(benchmarks.common, "WORK_DIR", tmp_path / "work")
+    monkeypatch.setattr(benchmarks.memory, "WORK_DIR", tmp_path / "work")
     return tmp_path
 
 
