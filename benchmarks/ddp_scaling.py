@@ -86,7 +86,7 @@ def run_once(model: str, processes: int, global_batch: int, batches: int, warmup
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     load = os.getloadavg()[0]
-    run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
+    run = subprocess.run(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600)
     if run.returncode != 0:
         raise RuntimeError(f"ddp_scaling: {model} with {processes} processes failed:\n{run.stderr[-3000:]}")
     return {**json.loads(out.read_text()), "processes": processes, "load_average": [load, os.getloadavg()[0]]}

@@ -122,7 +122,7 @@ def measure(mode: str, config: str, ckpt: Path, steps: int, num_samples: int, sa
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "benchmarks", "memory", "--child", mode, config, str(ckpt), str(steps),
            str(num_samples), str(sample_steps)]
-    run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
+    run = subprocess.run(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600)
     if run.returncode != 0:
         raise RuntimeError(f"memory child {mode} {config} failed:\n{run.stderr[-3000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])

@@ -82,7 +82,7 @@ def run_ddp_script(body: str, tmp_path: Path, timeout: int = 300) -> list[dict[s
     header = f"import sys\nsys.path.insert(0, {str(REPO)!r})\nOUT = sys.argv[1]\n"
     script.write_text(header + textwrap.dedent(body))
     run = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=timeout, cwd=tmp_path
+        [sys.executable, str(script), str(tmp_path)], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, cwd=tmp_path
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]

@@ -173,7 +173,7 @@ def test_ddp_two_processes(name, data_args, tmp_path):
            "--trainer.callbacks+=tests.helpers.DumpWeights", f"--trainer.callbacks.dirpath={dump}",
            *data_args(name), *small(name)]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "not recommended to provide both args" not in proc.stderr  # the CLI reads sys.argv once
     assert "expected to have finished reduction" not in proc.stderr.lower()  # DDP was told about the phases

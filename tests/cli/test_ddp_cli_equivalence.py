@@ -34,7 +34,7 @@ def test_two_process_fit_equals_one_process_on_the_doubled_batch(tmp_path):
            "--trainer.devices=2", f"--trainer.default_root_dir={tmp_path / 'ddp'}",
            "--trainer.callbacks+=tests.helpers.DumpWeights", f"--trainer.callbacks.dirpath={dump}"]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0, r1 = torch.load(dump / "rank0.pt"), torch.load(dump / "rank1.pt")
     assert torch.equal(r0, r1)

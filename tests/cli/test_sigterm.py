@@ -30,7 +30,7 @@ def test_sigterm_writes_a_checkpoint_that_resumes(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log = (tmp_path / "fit.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "lightning_gen", "fit", *ARGS, "--trainer.max_epochs", "1",
-                             "--trainer.default_root_dir", str(tmp_path)], stdout=log, stderr=subprocess.STDOUT, env=env)
+                             "--trainer.default_root_dir", str(tmp_path)], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 120
         while "Total params" not in (tmp_path / "fit.log").read_text():  # the summary: training starts now

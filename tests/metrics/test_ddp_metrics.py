@@ -69,7 +69,7 @@ def test_in_loop_fid_under_two_process_ddp_equals_one_process(mnist_root, tmp_pa
     script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, str(script), str(mnist_root), str(tmp_path), str(NUM)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+                          cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     assert torch.equal(rank0, rank1)

@@ -78,7 +78,7 @@ def ddp_results(mnist_root: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     script.write_text(SCRIPT)
     proc = subprocess.run(
         [sys.executable, str(script), str(mnist_root), str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
         env={**__import__("os").environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]

@@ -41,7 +41,7 @@ def test_ddp_two_processes_end_with_identical_weights(mnist_root, tmp_path):
     initial = state_vector(tiny_ddpm(num_classes=10, label_dropout=0.2))
     run = subprocess.run(
         [sys.executable, str(script), str(tmp_path), str(mnist_root)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
