@@ -20,10 +20,10 @@ COURSE = {
     "01_autoencoders.ipynb": (True, 3, '"held_out_mse"'),
     "02_gan_objectives.ipynb": (False, 4, '"g_grad_first_10_mean"'),
     "03_mode_collapse.ipynb": (False, 2, '"claims"'),
+    "04_dcgan_guidelines.ipynb": (True, 2, '"autoencoders (notebook 01)"'),
+    "05_conditional_and_biggan.ipynb": (True, 4, '"biggan_truncation"'),
     "07_ddpm.ipynb": (True, 7, '"convergence"'),
     "09_text_to_image.ipynb": (True, 3, '"cosine_variation_to_input"'),
-    "05_conditional_and_biggan.ipynb": (True, 4, '"biggan_truncation"'),
-    "04_dcgan_guidelines.ipynb": (True, 2, '"autoencoders (notebook 01)"'),
 }
 
 
