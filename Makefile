@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m lightning_gen.demo --out outputs/demo
 
+# Two pytest-xdist workers (one per core of the 2-core CI machine; each test may start 2-process DDP runs and
+# ~1-2 GB of Trainer state, so more workers mostly add memory). TEST_WORKERS=0 runs serially in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lightning_gen tests benchmarks
