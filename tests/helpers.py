@@ -86,3 +86,11 @@ def run_ddp_script(body: str, tmp_path: Path, timeout: int = 300) -> list[dict[s
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+
+
+def load_quick_result(results_dir: Path, name: str) -> dict[str, Any]:
+    """The ``--quick`` results file of benchmark ``name`` in ``results_dir``, checked to come with its markdown
+    table and never to have written the full run's file."""
+    data = json.loads((results_dir / f"{name}_quick.json").read_text())
+    assert (results_dir / f"{name}_quick.md").is_file() and not (results_dir / f"{name}.json").exists()
+    return data

@@ -6,13 +6,13 @@ the three benchmarks that need it."""
 from __future__ import annotations
 
 import importlib
-import json
 
 import pytest
 
 import benchmarks.common
 import benchmarks.diffusion_runs
 from benchmarks.__main__ import main
+from tests.helpers import load_quick_result
 
 MODULES = ("cogan", "cyclegan", "biggan", "bigbigan_probe", "diffusion_throughput")
 
@@ -34,16 +34,10 @@ def results(tmp_path, shared_work, monkeypatch, shared_data):
     return tmp_path / "results"
 
 
-def _load(results, name):
-    data = json.loads((results / f"{name}_quick.json").read_text())
-    assert (results / f"{name}_quick.md").is_file() and not (results / f"{name}.json").exists()
-    return data
-
-
 @pytest.mark.slow
 def test_cogan_quick(results):
     assert main(["cogan", "--quick"]) == 0
-    data = _load(results, "cogan")
+    data = load_quick_result(results, "cogan")
     rows = {row[0]: row for row in data["summary"]["rows"]}
     assert set(rows) == {"digits / edges", "digits / negative"}
     assert all(0.0 <= row[1] <= 1.0 for row in rows.values())  # pixel agreement is a share
@@ -52,13 +46,13 @@ def test_cogan_quick(results):
 @pytest.mark.slow
 def test_cyclegan_quick(results):
     assert main(["cyclegan", "--quick"]) == 0
-    assert _load(results, "cyclegan")["units"]
+    assert load_quick_result(results, "cyclegan")["units"]
 
 
 @pytest.mark.slow
 def test_biggan_quick(results):
     assert main(["biggan", "--quick"]) == 0
-    data = _load(results, "biggan")
+    data = load_quick_result(results, "biggan")
     assert {"train/biggan", "train/dcgan"} <= set(data["units"])
     assert data["summary"]["dcgan/truncation=none"]["fid"] > 0
 
@@ -66,11 +60,11 @@ def test_biggan_quick(results):
 @pytest.mark.slow
 def test_bigbigan_probe_quick(results):
     assert main(["bigbigan_probe", "--quick"]) == 0
-    assert _load(results, "bigbigan_probe")["units"]
+    assert load_quick_result(results, "bigbigan_probe")["units"]
 
 
 @pytest.mark.slow
 def test_diffusion_throughput_quick(results):
     assert main(["diffusion_throughput", "--quick"]) == 0
-    data = _load(results, "diffusion_throughput")
+    data = load_quick_result(results, "diffusion_throughput")
     assert {"ddpm", "ddim"} <= set(data["units"])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import benchmarks.common
 import benchmarks.mnist_quality
 from benchmarks.__main__ import main
+from tests.helpers import load_quick_result
 
 
 @pytest.fixture
@@ -20,16 +19,10 @@ def results(tmp_path, monkeypatch, shared_data):
     return tmp_path / "results"
 
 
-def _load(results, name):
-    data = json.loads((results / f"{name}_quick.json").read_text())
-    assert (results / f"{name}_quick.md").is_file() and not (results / f"{name}.json").exists()
-    return data
-
-
 @pytest.mark.slow
 def test_mode_collapse_quick(results):
     assert main(["mode_collapse", "--quick"]) == 0
-    data = _load(results, "mode_collapse")
+    data = load_quick_result(results, "mode_collapse")
     assert len(data["units"]) == 12  # 6 methods x 2 datasets x 1 seed
     unit = data["units"]["grid/pacgan4/seed0"]
     assert 0 <= unit["modes"] <= 25 and unit["curve"] and unit["wall_s"] > 0
@@ -40,7 +33,7 @@ def test_mode_collapse_quick(results):
 @pytest.mark.slow
 def test_stacked_mnist_quick(results):
     assert main(["stacked_mnist", "--quick"]) == 0
-    data = _load(results, "stacked_mnist")
+    data = load_quick_result(results, "stacked_mnist")
     assert set(data["units"]) == {"real", "dcgan", "unrolled", "pacdcgan2"}
     assert data["units"]["real"]["modes"] > 300  # 520 real stacks over 1,000 modes
 
@@ -48,7 +41,7 @@ def test_stacked_mnist_quick(results):
 @pytest.mark.slow
 def test_mnist_quality_quick(results):
     assert main(["mnist_quality", "--quick"]) == 0
-    data = _load(results, "mnist_quality")
+    data = load_quick_result(results, "mnist_quality")
     refs = data["units"]["references"]
     assert refs["real_halves"]["fid"] < refs["noise"]["fid"]  # floor below ceiling
     assert refs["real_held_out_is"]["is_mean"] > 9.0
@@ -59,5 +52,5 @@ def test_mnist_quality_quick(results):
 @pytest.mark.slow
 def test_feature_nets_quick(results):
     assert main(["feature_nets", "--quick"]) == 0
-    unit = _load(results, "feature_nets")["units"]["mnist"]
+    unit = load_quick_result(results, "feature_nets")["units"]["mnist"]
     assert unit["accuracy"] > 0.95 and unit["real_halves"]["fid"] < unit["noise"]["fid"]
