@@ -42,6 +42,7 @@ __all__ = [
     "t10k_as_train_root",
     "train_for",
     "trained_steps",
+    "write_json",
 ]
 
 
@@ -106,10 +107,16 @@ class ResultFile:
         self.md_path.write_text(markdown)
 
     def save(self) -> None:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=False))
-        tmp.replace(self.path)
+        write_json(self.path, self.data)
+
+
+def write_json(path: Path, data: Any, *, compact: bool = False) -> None:
+    """``data`` as JSON at ``path`` (indented, or ``compact`` without whitespace), written to a temporary file
+    and renamed over ``path``: an interrupted run never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=2))
+    tmp.replace(path)
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

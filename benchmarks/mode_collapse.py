@@ -40,7 +40,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-from benchmarks.common import ResultFile, markdown_table
+from benchmarks.common import ResultFile, markdown_table, write_json
 from lightning_gen.callbacks import ModeCoverage
 from lightning_gen.data import ToyDataModule
 from lightning_gen.metrics.mode_counting import ModeCount
@@ -172,26 +172,19 @@ def run_unit(dataset: str, method: str, seed: int, steps: int, eval_every: int) 
     }
 
 
-def snapshots_path(result: ResultFile) -> Path:
+def snapshots_path(results_path: Path) -> Path:
     """Where a results file's snapshots live: ``<name>_snapshots.json`` beside it (compact JSON)."""
-    return result.path.with_name(f"{result.name}_snapshots.json")
+    return results_path.with_name(f"{results_path.stem}_snapshots.json")
 
 
-def _read_snapshots(result: ResultFile) -> dict[str, Any]:
-    path = snapshots_path(result)
+def _read_snapshots(results_path: Path, config: Any) -> dict[str, Any]:
+    """The snapshots beside ``results_path`` when they were made with ``config``; else none."""
+    path = snapshots_path(results_path)
     if path.is_file():
         data = json.loads(path.read_text())
-        if data.get("config") == result.config:
+        if data.get("config") == config:
             return data
-    return {"config": result.config, "units": {}}
-
-
-def _write_snapshots(result: ResultFile, data: dict[str, Any]) -> None:
-    path = snapshots_path(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    tmp.replace(path)
+    return {"config": config, "units": {}}
 
 
 def load(quick: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -204,9 +197,7 @@ def load(quick: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run `python -m benchmarks mode_collapse` first.")
     results = json.loads(path.read_text())
-    snaps_file = path.with_name(f"{name}_snapshots.json")
-    snaps = json.loads(snaps_file.read_text()) if snaps_file.is_file() else {"config": None, "units": {}}
-    return results, snaps["units"] if snaps.get("config") == results["config"] else {}
+    return results, _read_snapshots(path, results["config"])["units"]
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -364,7 +355,7 @@ def main(argv: list[str]) -> int:
         "threshold_std": 3.0,
     }
     result = ResultFile(NAME, config, quick=args.quick)
-    snapshots = _read_snapshots(result)
+    snapshots = _read_snapshots(result.path, result.config)
     for seed in range(seeds):
         for dataset in datasets:
             for method in methods:
@@ -373,7 +364,8 @@ def main(argv: list[str]) -> int:
                     continue
                 unit = run_unit(dataset, method, seed, steps, eval_every)
                 snapshots["units"][key] = unit.pop("snapshots")
-                _write_snapshots(result, snapshots)  # first: a unit in the results file has its snapshots
+                # first: a unit in the results file has its snapshots
+                write_json(snapshots_path(result.path), snapshots, compact=True)
                 result.add(key, unit)
                 print(
                     f"{key}: modes {unit['modes']}, high quality {100 * unit['high_quality']:.1f}%, "
