@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,16 +65,23 @@ TWO_DIGIT_PICTURE_PROMPTS = [
     "5 to the right of 2", "eight followed by one", "one followed by eight", "the digits 0 and 6, from left to right",
     "the digits 6 and 0, from left to right", "a 4 with a 9 to its left", "a 9 with a 4 to its left",
 ]  # fmt: skip
-PICTURES = {  # variant -> (prompts, picture, sampling steps: the two-digit one as its measured cells)
-    "mnist_minilm": (PICTURE_PROMPTS, "docs/t2i_mnist_prompts.png", 50),
-    "two_digits_minilm": (TWO_DIGIT_PICTURE_PROMPTS, "docs/t2i_two_digits.png", 25),
-}
+@dataclass(frozen=True)
+class Picture:
+    """A variant's picture: its prompts (one row each), where it goes, the sampling steps (the two-digit one
+    at its measured cells' steps) and the caption the results page gives it."""
+
+    prompts: list[str]
+    path: str
+    steps: int
+    caption: str
 
 
-PICTURE_CAPTIONS = {
-    "mnist_minilm": "docs/t2i_mnist_prompts.png (rows 4, 5, 7 and 8 are held-out wordings)",
-    "two_digits_minilm": "docs/t2i_two_digits.png (rows 1, 3, 5, 7 and 9 are held-out pairs, each followed by its trained mirror)",
-}
+PICTURES = {
+    "mnist_minilm": Picture(PICTURE_PROMPTS, "docs/t2i_mnist_prompts.png", 50,
+                            "rows 4, 5, 7 and 8 are held-out wordings"),
+    "two_digits_minilm": Picture(TWO_DIGIT_PICTURE_PROMPTS, "docs/t2i_two_digits.png", 25,
+                                 "rows 1, 3, 5, 7 and 9 are held-out pairs, each followed by its trained mirror"),
+}  # fmt: skip
 
 
 def default_checkpoint(variant: str) -> str:
@@ -83,10 +91,10 @@ def default_checkpoint(variant: str) -> str:
 
 def picture_command(ckpt: str = default_checkpoint("mnist_minilm"), variant: str = "mnist_minilm") -> str:
     """The command that draws ``variant``'s picture (:data:`PICTURES`) from its checkpoint ``ckpt``."""
-    prompts, out, steps = PICTURES[variant]
-    flags = " ".join(f'--prompt "{p}"' for p in prompts)
+    picture = PICTURES[variant]
+    flags = " ".join(f'--prompt "{p}"' for p in picture.prompts)
     return (f"lightning-gen sample --ckpt {ckpt} {flags} --num 8 --guidance-scale 4 --dynamic-threshold 0.95 "
-            f"--sampler ddpm --steps {steps} --seed 0 --device cpu --out {out}")  # fmt: skip
+            f"--sampler ddpm --steps {picture.steps} --seed 0 --device cpu --out {picture.path}")  # fmt: skip
 
 
 def parse_steps_for(entries: list[str], default: int) -> dict[str, int]:
@@ -323,7 +331,7 @@ def summarize(result: ResultFile, dynamic: float) -> tuple[dict[str, Any], str]:
               f"({u['training_cpu_s']} CPU s), {u['environment']['hardware']}; {u['parameters_trained']:,} parameters "
               f"trained; config {u['config']} with overrides {u['overrides'] or 'none'}" + (f" ({u['note']})" if "note" in u else "")
               for key, u in units.items() if key.startswith("train/")]  # fmt: skip
-    pictures = [f"- {PICTURE_CAPTIONS[variant]}:\n\n      "
+    pictures = [f"- {PICTURES[variant].path} ({PICTURES[variant].caption}):\n\n      "
                 + picture_command(units.get(f"train/{variant}", {}).get("checkpoint", default_checkpoint(variant)), variant)
                 for variant in PICTURES if variant == "mnist_minilm" or f"train/{variant}" in units]  # fmt: skip
     floors = [f"- {key[5:]}: {100 * u['accuracy']:.1f}% ({u['images']} real digits)" for key, u in units.items()

@@ -67,7 +67,7 @@ def test_lowering_a_budget_is_an_error_that_keeps_the_units(tmp_path, monkeypatc
 def test_picture_commands_name_their_picture_and_prompts():
     command = picture_command("x.ckpt", "two_digits_minilm")
     assert command.startswith("lightning-gen sample --ckpt x.ckpt ") and command.endswith("--out docs/t2i_two_digits.png")
-    assert command.count("--prompt ") == len(PICTURES["two_digits_minilm"][0])
+    assert command.count("--prompt ") == len(PICTURES["two_digits_minilm"].prompts)
     assert '--prompt "a 3 on the left and a 7 on the right"' in command  # a held-out pair of the config
 
 
