@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 import benchmarks.common as common
 from benchmarks.common import ResultFile, build_from_config, markdown_table, t10k_as_train_root
+from benchmarks.diffusion_nfe import real_digits, score
 from lightning_gen.data.mnist import read_mnist
 from lightning_gen.data.transforms import resize, uint8_to_float
 from lightning_gen.data.two_digit import digit_halves, shrink_digits
@@ -153,6 +154,8 @@ def main(argv: list[str]) -> int:
                         help="ancestral by default: at CPU training budgets DDIM leaves visible noise (see diffusion_nfe)")
     parser.add_argument("--sampling-steps", type=int, default=50)
     parser.add_argument("--dynamic-threshold", type=float, default=0.95, help="percentile of the thresholded cells")
+    parser.add_argument("--fid-samples", type=int, default=500,
+                        help="samples per guidance scale and thresholding for FID / KID (single-digit variants; 0: none)")
     args = parser.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
     unknown = sorted(set(variants) - set(VARIANTS))
@@ -164,8 +167,9 @@ def main(argv: list[str]) -> int:
         budgets = parse_steps_for(args.steps_for, steps)
     except ValueError as error:
         parser.error(str(error))
+    fid_samples = args.fid_samples
     if args.quick:
-        steps, per_class, sampling_steps, guidance = 2, 1, 2, [1.0, 4.0]
+        steps, per_class, sampling_steps, guidance, fid_samples = 2, 1, 2, [1.0, 4.0], 20
         budgets = dict.fromkeys(VARIANTS, steps)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
     config = {"train_steps": steps, "per_class": per_class, "guidance": guidance, "sampler": args.sampler,
@@ -173,6 +177,7 @@ def main(argv: list[str]) -> int:
               "network_overrides": QUICK_OVERRIDES if args.quick else []}  # fmt: skip
     result = ResultFile(NAME, config, quick=args.quick)
     classifier = load_feature_network("mnist", output="logits")
+    reference: FidReference | None = None  # built on first use, at the first scored variant's image size
     root = t10k_as_train_root()
     work = common.WORK_DIR / (NAME + ("_quick" if args.quick else ""))
     for variant in variants:
@@ -201,6 +206,23 @@ def main(argv: list[str]) -> int:
                     accuracy = prompt_accuracy(classifier, images, targets, two_digits)
                     result.add(cell, {"accuracy": accuracy, "samples": len(prompts), "wall_s": round(time.perf_counter() - start, 1)})
                     print(f"{cell}: {accuracy:.3f}", flush=True)
+        if fid_samples and not two_digits:  # the MNIST feature network scores whole digits, not two-digit canvases
+            reference = reference or FidReference.build(model.image_shape[-1], fid_samples)
+            if not result.done(reference.floor_key):
+                result.add(reference.floor_key, reference.floor())
+            prompts, targets = _cycle(datamodule.class_prompts("seen"), list(range(10)), -(-fid_samples // 10))
+            prompts, targets = prompts[:fid_samples], targets[:fid_samples]
+            for w in guidance:
+                for threshold in (None, args.dynamic_threshold):
+                    cell = f"fid/{variant}/w{w:g}/{'dynamic' if threshold else 'static'}/n{fid_samples}"
+                    if result.done(cell):
+                        continue
+                    start = time.perf_counter()
+                    images = model.sample(1, prompts=prompts, seed=1, sampler=args.sampler, steps=sampling_steps, guidance_scale=w,
+                                          dynamic_threshold=threshold, batch_size=256, progress=False)  # fmt: skip
+                    result.add(cell, {**reference.score(images), "accuracy": prompt_accuracy(classifier, images, targets, False),
+                                      "samples": len(prompts), "wall_s": round(time.perf_counter() - start, 1)})  # fmt: skip
+                    print(f"{cell}: FID {result.unit(cell)['fid']:.1f}, accuracy {result.unit(cell)['accuracy']:.3f}", flush=True)
     summary, markdown = summarize(result, args.dynamic_threshold)
     result.set_summary(summary, markdown)
     print(markdown)
@@ -305,6 +327,45 @@ def real_floor(classifier: Any, root: Path, two_digits: bool, size: int, num: in
     return {"accuracy": accuracy, "images": num, "what": "real t10k digits, same resampling as the samples"}
 
 
+@dataclass
+class FidReference:
+    """FID / KID of text-conditional samples (Ho & Salimans, 2022: guidance trades sample diversity, hence FID,
+    for fidelity to the condition; Saharia et al., 2022, figure 4: the FID vs CLIP-score curve over the
+    guidance weight) with the project's MNIST feature network, against the 2,000 real t10k digits it never saw.
+    Samples and real digits go through the same resampling (the real ones 28 -> ``size`` -> 28), so the score
+    measures the generator, not the resolution."""
+
+    held_out: torch.Tensor  # (2000, 1, 28, 28) in [-1, 1], resampled
+    others: torch.Tensor  # real digits for the floor, resampled
+    size: int
+    num: int
+    features: Any
+
+    NAMES = ("fid", "kid")
+
+    @classmethod
+    def build(cls, size: int, num: int) -> FidReference:
+        held_out, others = real_digits()
+        return cls(cls._resample(held_out, size), cls._resample(others[:num], size), size, num,
+                   load_feature_network("mnist"))  # fmt: skip
+
+    @staticmethod
+    def _resample(images: torch.Tensor, size: int) -> torch.Tensor:
+        return F.interpolate(resize(images, size).float(), size=28, mode="bilinear", align_corners=False).clamp(-1, 1)
+
+    @property
+    def floor_key(self) -> str:
+        return f"fid_floor/{self.size}px/n{self.num}"
+
+    def floor(self) -> dict[str, Any]:
+        """The same scores for ``num`` *other* real digits: what a perfect generator would get."""
+        return {**score(self.held_out, self.others, self.features, self.NAMES), "samples": self.num}
+
+    def score(self, images: torch.Tensor) -> dict[str, float]:
+        up = F.interpolate(images.float().cpu(), size=28, mode="bilinear", align_corners=False).clamp(-1, 1)
+        return score(self.held_out, up, self.features, self.NAMES)
+
+
 def summarize(result: ResultFile, dynamic: float) -> tuple[dict[str, Any], str]:
     units = result.units
     summary: dict[str, Any] = {}
@@ -336,6 +397,7 @@ def summarize(result: ResultFile, dynamic: float) -> tuple[dict[str, Any], str]:
                 for variant in PICTURES if variant == "mnist_minilm" or f"train/{variant}" in units]  # fmt: skip
     floors = [f"- {key[5:]}: {100 * u['accuracy']:.1f}% ({u['images']} real digits)" for key, u in units.items()
               if key.startswith("real/")]  # fmt: skip
+    tradeoff = _tradeoff(units, summary)
     markdown = (
         f"# {NAME}\n\nPrompt accuracy (project MNIST classifier) of samples; dynamic = Imagen's dynamic thresholding "
         f"at p = {dynamic}, static = clipping to [-1, 1]; sampler {result.config['sampler']}, {result.config['sampling_steps']} steps, seed 0.\n\n"
@@ -347,6 +409,29 @@ def summarize(result: ResultFile, dynamic: float) -> tuple[dict[str, Any], str]:
         "Training budgets:\n" + "\n".join(budget) + "\n\nClassifier on real digits, same resampling (floor):\n"
         + "\n".join(floors) + "\n\nTargets:\n" + "\n".join(verdicts) + "\n\n"
         + markdown_table(["variant", "prompts", "guidance", "thresholding", "accuracy", "samples"], rows)
+        + tradeoff
         + "\nPictures (one row per prompt, from the checkpoint alone):\n\n" + "\n".join(pictures) + "\n"
     )
     return summary, markdown
+
+
+def _tradeoff(units: dict[str, Any], summary: dict[str, Any]) -> str:
+    """The guidance trade-off section: FID / KID next to prompt accuracy per guidance scale (``fid/`` units)."""
+    rows = []
+    for key, u in units.items():
+        if key.startswith("fid/"):
+            _, variant, w, threshold, n = key.split("/")
+            summary[key] = {k: u[k] for k in ("fid", "kid_mean", "kid_std", "accuracy")}
+            rows.append((variant, w[1:], threshold, f"{100 * u['accuracy']:.1f}%", u["fid"],
+                         f"{1000 * u['kid_mean']:.1f} +- {1000 * u['kid_std']:.1f}", u["samples"]))  # fmt: skip
+    if not rows:
+        return ""
+    floors = [f"{key.split('/')[1]}: FID {u['fid']:.1f}, KID x 1000 {1000 * u['kid_mean']:.1f} +- {1000 * u['kid_std']:.1f} "
+              f"({u['samples']} other real digits)" for key, u in units.items() if key.startswith("fid_floor/")]  # fmt: skip
+    return ("\n## Guidance trade-off: fidelity to the prompt vs FID\n\nSeen wordings, every class equally often, seed 1; "
+            "FID and KID (x 1000, mean +- std over subsets) with the project's MNIST feature network against the 2,000 "
+            "real t10k digits it never saw (the generators trained on them: their root is t10k), samples and real "
+            "digits resampled alike (28 -> image size -> 28). "
+            "Real floor: " + "; ".join(floors) + ". FID from a few hundred samples is biased upward: compare rows, "
+            "not papers; KID is unbiased.\n\n"
+            + markdown_table(["variant", "guidance", "thresholding", "accuracy", "FID", "KID x 1000", "samples"], rows))
