@@ -3,8 +3,13 @@
 The guidelines of the paper, each visible below: strided convolutions instead of pooling (D) and
 fractionally-strided convolutions instead of upsampling (G); batch normalisation in both (``norm`` also
 offers GroupNorm or none, as the course compares them); ReLU in G with tanh on the output, LeakyReLU(0.2)
-in D; no fully connected hidden layers. ``guidelines=False`` builds the "before DCGAN" baseline with the
-same widths: nearest upsampling + conv in G, conv + average pooling in D, no normalisation, plain ReLU.
+in D; no fully connected hidden layers. Each is an option of its own, so that an ablation can vary one at
+a time (the course's DCGAN slide): ``resampling`` ("strided", or "pooling": nearest upsampling + conv in G,
+conv + average pooling in D), ``norm`` ("batch", "group", "none") and, in D and the encoder, ``activation``
+("dcgan": LeakyReLU, or "relu"). G keeps ReLU with a tanh output in every variant: the paper's change to
+the activations was D's LeakyReLU, and the tanh bounds samples to the data's [-1, 1]. ``guidelines=False`` is the "before DCGAN" baseline with the same widths, every
+component at once: pooling, no normalisation, plain ReLU and a fully connected projection of z in G; it
+overrides the three options.
 
 Sizes: square images whose side is 4 * 2**k (8, 16, 32, 64, 128, 256).
 """
@@ -21,9 +26,12 @@ from lightning_gen.nn.init import normal_init_
 from lightning_gen.nn.spec import Network
 from lightning_gen.utils.validation import check_choice
 
-__all__ = ["DCGANDiscriminator", "DCGANEncoder", "DCGANGenerator", "Norm", "num_resolution_steps"]
+__all__ = ["Activation", "DCGANDiscriminator", "DCGANEncoder", "DCGANGenerator", "Norm", "Resampling",
+           "num_resolution_steps"]
 
 Norm = Literal["batch", "group", "none"]
+Resampling = Literal["strided", "pooling"]
+Activation = Literal["dcgan", "relu"]
 SUPPORTED_SIZES = (8, 16, 32, 64, 128, 256)
 
 
@@ -37,22 +45,32 @@ def num_resolution_steps(image_size: int) -> int:
     return SUPPORTED_SIZES.index(image_size) + 1
 
 
-def _norm(kind: Norm, channels: int, *, guidelines: bool) -> nn.Module:
-    if not guidelines or kind == "none":
+def _components(
+    guidelines: bool, norm: Norm, resampling: Resampling, activation: Activation
+) -> tuple[Norm, Resampling, Activation]:
+    """The checked components; ``guidelines=False`` turns every one to its "before DCGAN" form."""
+    check_choice("norm", norm, Norm)
+    check_choice("resampling", resampling, Resampling)
+    check_choice("activation", activation, Activation)
+    return (norm, resampling, activation) if guidelines else ("none", "pooling", "relu")
+
+
+def _norm(kind: Norm, channels: int) -> nn.Module:
+    if kind == "none":
         return nn.Identity()
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     return nn.GroupNorm(min(32, max(1, channels // 4)), channels)
 
 
-def _up(cin: int, cout: int, *, guidelines: bool) -> nn.Module:
-    if guidelines:
+def _up(cin: int, cout: int, resampling: Resampling) -> nn.Module:
+    if resampling == "strided":  # fractionally-strided convolution
         return nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False)
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1))
 
 
-def _down(cin: int, cout: int, *, guidelines: bool) -> nn.Module:
-    if guidelines:
+def _down(cin: int, cout: int, resampling: Resampling) -> nn.Module:
+    if resampling == "strided":
         return nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=False)
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.AvgPool2d(2))
 
@@ -74,9 +92,10 @@ class DCGANGenerator(Network):
         guidelines: bool = True,
         num_classes: int = 0,
         embed_dim: int = 50,
+        resampling: Resampling = "strided",
     ) -> None:
         super().__init__()
-        check_choice("norm", norm, Norm)
+        norm, resampling, _ = _components(guidelines, norm, resampling, "dcgan")
         steps = num_resolution_steps(image_size)
         self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
         self.num_classes = num_classes
@@ -90,10 +109,10 @@ class DCGANGenerator(Network):
             project: nn.Module = nn.ConvTranspose2d(in_dim, widths[0], 4, stride=1, padding=0, bias=False)
         else:  # a fully connected projection, as before DCGAN
             project = nn.Sequential(nn.Flatten(), nn.Linear(in_dim, widths[0] * 16), nn.Unflatten(1, (widths[0], 4, 4)))
-        layers: list[nn.Module] = [project, _norm(norm, widths[0], guidelines=guidelines), act]
+        layers: list[nn.Module] = [project, _norm(norm, widths[0]), act]
         for cin, cout in zip(widths[:-1], widths[1:], strict=True):
-            layers += [_up(cin, cout, guidelines=guidelines), _norm(norm, cout, guidelines=guidelines), act]
-        layers += [_up(widths[-1], channels, guidelines=guidelines), nn.Tanh()]
+            layers += [_up(cin, cout, resampling), _norm(norm, cout), act]
+        layers += [_up(widths[-1], channels, resampling), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         normal_init_(self)
 
@@ -104,15 +123,16 @@ class DCGANGenerator(Network):
 
 
 def _down_trunk(
-    in_channels: int, image_size: int, base_width: int, norm: Norm, guidelines: bool, negative_slope: float
+    in_channels: int, image_size: int, base_width: int, norm: Norm, resampling: Resampling, activation: Activation,
+    negative_slope: float,
 ) -> tuple[nn.Sequential, int]:
     """image (B, in_channels, S, S) -> features (B, width, 4, 4); returns the trunk and that width."""
     steps = num_resolution_steps(image_size)
     widths = [base_width * 2**i for i in range(steps)]
-    act = nn.LeakyReLU(negative_slope, inplace=True) if guidelines else nn.ReLU(inplace=True)
-    layers: list[nn.Module] = [_down(in_channels, widths[0], guidelines=guidelines), act]  # no norm on the input layer
+    act = nn.LeakyReLU(negative_slope, inplace=True) if activation == "dcgan" else nn.ReLU(inplace=True)
+    layers: list[nn.Module] = [_down(in_channels, widths[0], resampling), act]  # no norm on the input layer
     for cin, cout in zip(widths[:-1], widths[1:], strict=True):
-        layers += [_down(cin, cout, guidelines=guidelines), _norm(norm, cout, guidelines=guidelines), act]
+        layers += [_down(cin, cout, resampling), _norm(norm, cout), act]
     return nn.Sequential(*layers), widths[-1]
 
 
@@ -142,16 +162,18 @@ class DCGANDiscriminator(Network):
         num_classes: int = 0,
         pack: int = 1,
         batch_statistics: BatchStatistics = "per_class",
+        resampling: Resampling = "strided",
+        activation: Activation = "dcgan",
     ) -> None:
         super().__init__()
-        check_choice("norm", norm, Norm)
+        norm, resampling, activation = _components(guidelines, norm, resampling, activation)
         check_choice("batch_statistics", batch_statistics, BatchStatistics)
         if pack < 1:
             raise ValueError(f"pack must be >= 1, got {pack}.")
         self.channels, self.image_size, self.num_classes, self.pack = channels, image_size, num_classes, pack
         # per-class sub-batches only matter where BatchNorm normalises over the batch
         self.per_class_statistics = (
-            bool(num_classes) and norm == "batch" and guidelines and batch_statistics == "per_class"
+            bool(num_classes) and norm == "batch" and batch_statistics == "per_class"
         )
         if self.per_class_statistics and pack > 1:
             raise ValueError(
@@ -160,7 +182,8 @@ class DCGANDiscriminator(Network):
             )
         self.label_embedding = LabelEmbedding(num_classes, image_size * image_size)
         in_channels = pack * (channels + (1 if num_classes else 0))
-        self.trunk, width = _down_trunk(in_channels, image_size, base_width, norm, guidelines, negative_slope)
+        self.trunk, width = _down_trunk(in_channels, image_size, base_width, norm, resampling, activation,
+                                        negative_slope)
         self.head = nn.Conv2d(width, 1, 4, stride=1, padding=0)  # (B, width, 4, 4) -> (B, 1, 1, 1)
         normal_init_(self)
 
@@ -197,11 +220,13 @@ class DCGANEncoder(Network):
         base_width: int = 64,
         norm: Norm = "batch",
         guidelines: bool = True,
+        resampling: Resampling = "strided",
+        activation: Activation = "dcgan",
     ) -> None:
         super().__init__()
-        check_choice("norm", norm, Norm)
+        norm, resampling, activation = _components(guidelines, norm, resampling, activation)
         self.channels, self.image_size, self.latent_dim = channels, image_size, latent_dim
-        self.trunk, width = _down_trunk(channels, image_size, base_width, norm, guidelines, 0.2)
+        self.trunk, width = _down_trunk(channels, image_size, base_width, norm, resampling, activation, 0.2)
         self.head = nn.Linear(width * 16, latent_dim)
         normal_init_(self)
 

@@ -48,6 +48,42 @@ def test_dcgan_without_guidelines_uses_pooling_upsampling_no_norm():
     assert d(torch.randn(2, 1, 32, 32)).shape == (2,)
 
 
+def _types(*networks: nn.Module) -> set[type]:
+    return {type(m) for net in networks for m in net.modules()}
+
+
+def test_each_guideline_varies_alone():
+    """resampling and activation change only their own component (the one-at-a-time ablation of notebook 04)."""
+    pooled = (DCGANGenerator(image_size=16, base_width=4, resampling="pooling"),
+              DCGANDiscriminator(image_size=16, base_width=4, resampling="pooling"))  # fmt: skip
+    types = _types(*pooled)
+    assert {nn.Upsample, nn.AvgPool2d, nn.BatchNorm2d, nn.LeakyReLU} <= types  # norm and D's LeakyReLU kept
+    assert isinstance(pooled[0].net[0], nn.ConvTranspose2d)  # no fully connected projection: a guideline of its own
+    relu = DCGANDiscriminator(image_size=16, base_width=4, activation="relu")
+    assert nn.ReLU in _types(relu) and not ({nn.LeakyReLU, nn.AvgPool2d} & _types(relu))
+    assert nn.BatchNorm2d in _types(relu)
+    encoder = DCGANEncoder(image_size=16, base_width=4, activation="relu", resampling="pooling", norm="group")
+    assert {nn.ReLU, nn.AvgPool2d, nn.GroupNorm} <= _types(encoder) and nn.LeakyReLU not in _types(encoder)
+    for net in (*pooled, relu):
+        out = net(torch.randn(3, 100)) if isinstance(net, DCGANGenerator) else net(torch.randn(3, 1, 16, 16))
+        assert out.shape[0] == 3
+
+
+def test_no_guidelines_overrides_every_component():
+    explicit = DCGANDiscriminator(image_size=16, base_width=4, norm="none", resampling="pooling", activation="relu")
+    baseline = DCGANDiscriminator(image_size=16, base_width=4, guidelines=False, norm="batch")
+    assert _types(baseline) == _types(explicit)
+    baseline.load_state_dict(explicit.state_dict())  # the same parameters, layer for layer
+    x = torch.randn(4, 1, 16, 16)
+    torch.testing.assert_close(baseline(x), explicit(x))
+
+
+@pytest.mark.parametrize("option", ["resampling", "activation"])
+def test_unknown_component_is_a_clear_error(option):
+    with pytest.raises(ValueError, match=option):
+        DCGANDiscriminator(image_size=16, base_width=4, **{option: "maxout"})
+
+
 def test_group_norm_option():
     g = DCGANGenerator(image_size=16, base_width=8, norm="group")
     assert any(isinstance(m, nn.GroupNorm) for m in g.modules())
