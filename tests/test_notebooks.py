@@ -22,6 +22,7 @@ COURSE = {
     "03_mode_collapse.ipynb": (False, 2, '"claims"'),
     "04_dcgan_guidelines.ipynb": (True, 2, '"autoencoders (notebook 01)"'),
     "05_conditional_and_biggan.ipynb": (True, 4, '"biggan_truncation"'),
+    "06_representations_and_domains.ipynb": (True, 5, '"label_preservation"'),
     "07_ddpm.ipynb": (True, 7, '"convergence"'),
     "09_text_to_image.ipynb": (True, 3, '"cosine_variation_to_input"'),
 }
