@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -130,24 +131,36 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prepare_cifar10(work: Path = WORK_DIR) -> Path:
+def prepare_cifar10(work: Path | None = None) -> Path:
     """Unpack the real CIFAR-10 JPEG tarballs and write official-format batches once; return the root
-    that holds ``cifar-10-batches-py/`` (reused by later runs)."""
+    that holds ``cifar-10-batches-py/`` (reused by later runs). ``work``: default this module's ``WORK_DIR``
+    at call time (so a test that points ``WORK_DIR`` elsewhere never writes into the checkout).
+
+    Safe when several processes (pytest-xdist workers, parallel benchmark runs) call it at once: each one
+    unpacks and writes in its own temporary folder and renames the finished root into place; a process that
+    finds the root already there when it is done drops its own copy."""
+    work = Path(work if work is not None else WORK_DIR)
     root = work / "cifar10_batches"
     if (root / "cifar-10-batches-py" / "batches.meta").is_file():
         return root
-    jpeg = work / "cifar10_jpeg"
-    for split in ("train", "test"):
-        if not (jpeg / split).is_dir():
-            archive = SHARED_DATA / "cifar10" / f"cifar10_{split}_jpg.tar.gz"
-            if not archive.is_file():
-                raise FileNotFoundError(f"{archive} not found: this benchmark needs ../shared/data/cifar10.")
-            jpeg.mkdir(parents=True, exist_ok=True)
+    archives = [SHARED_DATA / "cifar10" / f"cifar10_{split}_jpg.tar.gz" for split in ("train", "test")]
+    for archive in archives:
+        if not archive.is_file():
+            raise FileNotFoundError(f"{archive} not found: this benchmark needs ../shared/data/cifar10.")
+    work.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="cifar10_batches.", dir=work))
+    try:
+        for archive in archives:
             with tarfile.open(archive) as tar:
-                tar.extractall(jpeg, filter="data")
-    tmp = work / "cifar10_batches.tmp"
-    write_cifar10_batches(str(jpeg), str(tmp))
-    tmp.rename(root)
+                tar.extractall(scratch / "jpeg", filter="data")
+        write_cifar10_batches(str(scratch / "jpeg"), str(scratch / "batches"))
+        try:
+            (scratch / "batches").rename(root)
+        except OSError:  # another process put its root there first: the same files, keep that one
+            if not (root / "cifar-10-batches-py" / "batches.meta").is_file():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return root
 
 
