@@ -24,6 +24,7 @@ COURSE = {
     "05_conditional_and_biggan.ipynb": (True, 4, '"biggan_truncation"'),
     "06_representations_and_domains.ipynb": (True, 5, '"label_preservation"'),
     "07_ddpm.ipynb": (True, 7, '"convergence"'),
+    "08_cascade_and_applications.ipynb": (True, 4, '"colorization"'),
     "09_text_to_image.ipynb": (True, 3, '"cosine_variation_to_input"'),
 }
 
