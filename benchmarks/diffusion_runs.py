@@ -24,7 +24,8 @@ import torch
 import benchmarks.common as common
 from lightning_gen.cli import main as lightning_gen_main
 
-__all__ = ["RUNS", "Run", "ensure_checkpoint", "last_checkpoint", "runs_dir", "training_wall_s"]
+__all__ = ["RUNS", "Run", "ensure_checkpoint", "fit_to_budget", "last_checkpoint", "runs_dir", "training_seconds",
+           "training_wall_s"]
 
 
 @dataclass(frozen=True)
@@ -90,21 +91,21 @@ def last_checkpoint(run: str) -> Path:
     return found
 
 
-def _arguments(name: str, quick: bool, resume: Path | None) -> list[str]:
+def _arguments(name: str, quick: bool) -> list[str]:
+    """The ``lightning-gen fit`` arguments of run ``name`` without its budget (:func:`fit_to_budget` adds it)."""
     run = RUNS[name]
-    args = ["fit", "--config", str(common.REPO / run.config), f"--data.init_args.root={common.t10k_as_train_root()}",
-            f"--trainer.default_root_dir={_folder(name, quick)}", f"--trainer.max_steps={QUICK_STEPS if quick else run.max_steps}",
-            *run.overrides, *(QUICK_OVERRIDES if quick else ())]  # fmt: skip
-    return [*args, f"--ckpt_path={resume}"] if resume is not None else args
+    return ["fit", "--config", str(common.REPO / run.config), f"--data.init_args.root={common.t10k_as_train_root()}",
+            f"--trainer.default_root_dir={_folder(name, quick)}", *run.overrides, *(QUICK_OVERRIDES if quick else ())]  # fmt: skip
 
 
 def _command(name: str, quick: bool) -> str:
-    return "lightning-gen " + " ".join(a if " " not in a else repr(a) for a in _arguments(name, quick, None))
+    args = [*_arguments(name, quick), f"--trainer.max_steps={QUICK_STEPS if quick else RUNS[name].max_steps}"]
+    return "lightning-gen " + " ".join(a if " " not in a else repr(a) for a in args)
 
 
 def ensure_checkpoint(name: str, quick: bool = False) -> Path:
     """The ``last.ckpt`` of run ``name`` (a key of :data:`RUNS`) at its full budget, training (or resuming)
-    it first when needed; each training part's wall time is appended to ``runs/times.txt``.
+    it first when needed (:func:`fit_to_budget`); each training part's time goes to ``runs/times.txt``.
 
     Raises:
         KeyError: an unknown run (names the known ones).
@@ -112,34 +113,55 @@ def ensure_checkpoint(name: str, quick: bool = False) -> Path:
     """
     if name not in RUNS:
         raise KeyError(f"Unknown diffusion benchmark run {name!r}; known: {', '.join(RUNS)}.")
-    target = QUICK_STEPS if quick else RUNS[name].max_steps
     folder = _folder(name, quick)
+    return fit_to_budget(folder.name, _arguments(name, quick), QUICK_STEPS if quick else RUNS[name].max_steps,
+                         folder, runs_dir() / "times.txt")  # fmt: skip
+
+
+def fit_to_budget(name: str, arguments: list[str], steps: int, folder: Path, ledger: Path) -> Path:
+    """The newest ``last.ckpt`` under ``folder`` once it holds ``steps`` optimizer steps; otherwise
+    ``lightning-gen`` with ``arguments`` (a ``fit`` writing under ``folder``; ``--trainer.max_steps`` and
+    ``--ckpt_path`` of the newest ``last.ckpt`` are added here) trains or resumes it first. Each training
+    part appends ``name steps=N wall_s=W cpu_s=C rc=0`` to ``ledger`` (:func:`training_seconds` adds them up).
+
+    Raises:
+        RuntimeError: the fit failed, or wrote no ``last.ckpt`` at ``steps``.
+    """
     last = _newest_last(folder)
-    if last is not None and _global_step(last) >= target:
+    if last is not None and _global_step(last) >= steps:
         return last
-    print(f"Training {folder.name} to {target} steps{f' (resuming {last})' if last else ''}: {_command(name, quick)}", flush=True)
-    start = time.perf_counter()
-    status = lightning_gen_main(_arguments(name, quick, last))
+    args = [*arguments, f"--trainer.max_steps={steps}", *([f"--ckpt_path={last}"] if last is not None else [])]
+    print(f"Training {name} to {steps} steps{f' (resuming {last})' if last else ''}: lightning-gen "
+          + " ".join(a if " " not in a else repr(a) for a in args), flush=True)  # fmt: skip
+    start, cpu = time.perf_counter(), time.process_time()
+    status = lightning_gen_main(args)
     if status != 0:
-        raise RuntimeError(f"lightning-gen fit of {folder.name} stopped with status {status}.")
-    runs_dir().mkdir(parents=True, exist_ok=True)
-    with open(runs_dir() / "times.txt", "a") as times:
-        times.write(f"{folder.name} steps={target} wall_s={time.perf_counter() - start:.1f} rc=0\n")
+        raise RuntimeError(f"lightning-gen fit of {name} stopped with status {status}.")
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    with open(ledger, "a") as times:
+        times.write(f"{name} steps={steps} wall_s={time.perf_counter() - start:.1f} "
+                    f"cpu_s={time.process_time() - cpu:.1f} rc=0\n")  # fmt: skip
     last = _newest_last(folder)
-    if last is None or _global_step(last) < target:
-        raise RuntimeError(f"lightning-gen fit of {folder.name} wrote no last.ckpt at {target} steps under {folder}.")
+    if last is None or _global_step(last) < steps:
+        raise RuntimeError(f"lightning-gen fit of {name} wrote no last.ckpt at {steps} steps under {folder}.")
     return last
+
+
+def training_seconds(name: str, ledger: Path) -> dict[str, float]:
+    """Wall and CPU seconds of run ``name`` in ``ledger`` (its parts added up; a part written before CPU
+    time was recorded counts for wall time only); empty when the ledger has no line of it."""
+    totals: dict[str, float] = {}
+    lines = ledger.read_text().splitlines() if ledger.is_file() else []
+    for line in lines:
+        parts = dict(p.split("=", 1) for p in line.split()[1:] if "=" in p)
+        if line.split()[:1] == [name] and parts.get("rc", "0") == "0":  # lines are written after a fit succeeds
+            for key in ("wall_s", "cpu_s"):
+                if key in parts:
+                    totals[key] = round(totals.get(key, 0.0) + float(parts[key]), 1)
+    return totals
 
 
 def training_wall_s(run: str) -> float | None:
     """Wall time of ``run`` recorded in benchmarks/work/runs/times.txt (a resumed run's parts are added up),
     if any."""
-    path = runs_dir() / "times.txt"
-    if not path.is_file():
-        return None
-    parts_s = []
-    for line in path.read_text().splitlines():
-        parts = dict(p.split("=", 1) for p in line.split()[1:] if "=" in p)
-        if line.split()[0] == run and parts.get("rc") == "0":
-            parts_s.append(float(parts["wall_s"]))
-    return sum(parts_s) if parts_s else None
+    return training_seconds(run, runs_dir() / "times.txt").get("wall_s")
