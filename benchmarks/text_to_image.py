@@ -156,12 +156,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dynamic-threshold", type=float, default=0.95, help="percentile of the thresholded cells")
     parser.add_argument("--fid-samples", type=int, default=500,
                         help="samples per guidance scale and thresholding for FID / KID (single-digit variants; 0: none)")
+    parser.add_argument("--fid-guidance", default=None,
+                        help="the guidance scales of the FID / KID cells (default: --guidance); resumable on its own")
     args = parser.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         parser.error(f"unknown variants {unknown}; choose from {sorted(VARIANTS)}")
     guidance = [float(w) for w in args.guidance.split(",")]
+    fid_guidance = [float(w) for w in args.fid_guidance.split(",")] if args.fid_guidance else guidance
     steps, per_class, sampling_steps = args.train_steps, args.per_class, args.sampling_steps
     try:
         budgets = parse_steps_for(args.steps_for, steps)
@@ -170,6 +173,7 @@ def main(argv: list[str]) -> int:
     fid_samples = args.fid_samples
     if args.quick:
         steps, per_class, sampling_steps, guidance, fid_samples = 2, 1, 2, [1.0, 4.0], 20
+        fid_guidance = guidance
         budgets = dict.fromkeys(VARIANTS, steps)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
     config = {"train_steps": steps, "per_class": per_class, "guidance": guidance, "sampler": args.sampler,
@@ -212,7 +216,7 @@ def main(argv: list[str]) -> int:
                 result.add(reference.floor_key, reference.floor())
             prompts, targets = _cycle(datamodule.class_prompts("seen"), list(range(10)), -(-fid_samples // 10))
             prompts, targets = prompts[:fid_samples], targets[:fid_samples]
-            for w in guidance:
+            for w in fid_guidance:
                 for threshold in (None, args.dynamic_threshold):
                     cell = f"fid/{variant}/w{w:g}/{'dynamic' if threshold else 'static'}/n{fid_samples}"
                     if result.done(cell):
@@ -423,15 +427,15 @@ def _tradeoff(units: dict[str, Any], summary: dict[str, Any]) -> str:
             _, variant, w, threshold, n = key.split("/")
             summary[key] = {k: u[k] for k in ("fid", "kid_mean", "kid_std", "accuracy")}
             rows.append((variant, w[1:], threshold, f"{100 * u['accuracy']:.1f}%", u["fid"],
-                         f"{1000 * u['kid_mean']:.1f} +- {1000 * u['kid_std']:.1f}", u["samples"]))  # fmt: skip
+                         f"{u['kid_mean']:.2f} +- {u['kid_std']:.2f}", u["samples"]))  # fmt: skip
     if not rows:
         return ""
-    floors = [f"{key.split('/')[1]}: FID {u['fid']:.1f}, KID x 1000 {1000 * u['kid_mean']:.1f} +- {1000 * u['kid_std']:.1f} "
+    floors = [f"{key.split('/')[1]}: FID {u['fid']:.1f}, KID {u['kid_mean']:.2f} +- {u['kid_std']:.2f} "
               f"({u['samples']} other real digits)" for key, u in units.items() if key.startswith("fid_floor/")]  # fmt: skip
     return ("\n## Guidance trade-off: fidelity to the prompt vs FID\n\nSeen wordings, every class equally often, seed 1; "
-            "FID and KID (x 1000, mean +- std over subsets) with the project's MNIST feature network against the 2,000 "
+            "FID and KID (mean +- std over subsets, in the feature network's own units) with the project's MNIST feature network against the 2,000 "
             "real t10k digits it never saw (the generators trained on them: their root is t10k), samples and real "
             "digits resampled alike (28 -> image size -> 28). "
             "Real floor: " + "; ".join(floors) + ". FID from a few hundred samples is biased upward: compare rows, "
             "not papers; KID is unbiased.\n\n"
-            + markdown_table(["variant", "guidance", "thresholding", "accuracy", "FID", "KID x 1000", "samples"], rows))
+            + markdown_table(["variant", "guidance", "thresholding", "accuracy", "FID", "KID", "samples"], rows))
