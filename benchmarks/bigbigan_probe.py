@@ -136,7 +136,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="0.2-minute runs, probes fit on 500 and scored on 1,000 images (smoke test)",
+        help="6-second runs, probes fit on 500 and scored on 1,000 images (smoke test)",
     )
     parser.add_argument("--minutes-mnist", type=float, default=10.0, help="BigBiGAN training budget on MNIST")
     parser.add_argument(
@@ -144,7 +144,7 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     minutes = (
-        {"mnist": 0.2, "cifar10": 0.2}
+        {"mnist": 0.1, "cifar10": 0.1}
         if args.quick
         else {"mnist": args.minutes_mnist, "cifar10": args.minutes_cifar10}
     )

@@ -76,6 +76,21 @@ def real_cifar_jpegs(shared_data: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
+def cifar_benchmark_root(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What ``benchmarks.common.prepare_cifar10`` returns, made from a real subset (the first 60 train and 30
+    test images of each class, from ../shared/data/cifar10): the benchmarks' ``--quick`` smoke runs need the
+    format, not the 60,000 images that take each test worker minutes to decode."""
+    from lightning_gen.data import write_cifar10_batches
+
+    jpegs = tmp_path_factory.mktemp("cifar_benchmark_jpg")
+    _extract_cifar_jpegs(shared_data / "cifar10" / "cifar10_train_jpg.tar.gz", jpegs, per_class=60)
+    _extract_cifar_jpegs(shared_data / "cifar10" / "cifar10_test_jpg.tar.gz", jpegs, per_class=30)
+    root = tmp_path_factory.mktemp("cifar_benchmark_root")
+    write_cifar10_batches(str(jpegs), str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
 def cifar_root(real_cifar_jpegs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An official-format ``cifar-10-batches-py`` root written from real CIFAR-10 JPEGs (20 train and 10 test
     images per class, from ../shared/data/cifar10)."""

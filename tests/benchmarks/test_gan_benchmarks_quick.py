@@ -1,7 +1,7 @@
 """The --quick variants of the GAN-family benchmarks and of diffusion_throughput run end to end from a clean
 clone (issue 14, must-show 3): each trains what it needs into a temporary work folder, then measures; results go
-to a temporary folder. One CIFAR-10 preparation (unpacking the real JPEG tarballs into official batches) serves
-the three benchmarks that need it."""
+to a temporary folder. The three that read CIFAR-10 get a real subset in the official format (conftest's
+``cifar_benchmark_root``, 60 train / 30 test images per class) in place of ``prepare_cifar10``'s 60,000."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ def shared_work(tmp_path_factory):
 
 
 @pytest.fixture
-def results(tmp_path, shared_work, monkeypatch, shared_data):
+def results(tmp_path, shared_work, monkeypatch, shared_data, cifar_benchmark_root):
     monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path / "results")
     for name in ("common", *MODULES):
         module = importlib.import_module(f"benchmarks.{name}")
-        for attr, value in (("WORK_DIR", shared_work), ("SHARED_DATA", shared_data)):
+        for attr, value in (("WORK_DIR", shared_work), ("SHARED_DATA", shared_data),
+                            ("prepare_cifar10", lambda work=None: cifar_benchmark_root)):  # fmt: skip
             if hasattr(module, attr):
                 monkeypatch.setattr(module, attr, value)
     monkeypatch.setattr(benchmarks.diffusion_runs, "runs_dir", lambda: shared_work / "runs")
