@@ -8,7 +8,7 @@ child also reports the RSS after importing torch, Lightning and lightning-gen an
 data (``baseline_mib``): the difference is what training (``steps`` optimiser steps with the config's batch
 size, CPU, one thread) or sampling (``num_samples`` samples with the model's defaults, diffusion: DDIM
 ``sample_steps`` steps) adds. The training child writes the checkpoint that the sampling child loads.
-``--quick`` measures two small families for a few steps (the test's smoke run).
+``--quick`` measures the smallest family for a few steps (the test's smoke run).
 """
 
 from __future__ import annotations
@@ -55,9 +55,20 @@ FAMILIES: dict[str, str] = {
     "cascade base": "configs/cascade_base_mnist.yaml",
     "cascade sr": "configs/cascade_sr_mnist.yaml",
     "colorization": "configs/colorize_cifar10.yaml",
+    "clip": "configs/clip_mnist.yaml",
+    "text-to-image (MiniLM)": "configs/t2i_mnist.yaml",
+    "text-to-image sr": "configs/t2i_sr_mnist.yaml",
+    "text-to-image (two digits)": "configs/t2i_two_digits.yaml",
+    "unclip clip": "configs/unclip_clip_mnist.yaml",
+    "unclip prior": "configs/unclip_prior_mnist.yaml",
+    "unclip decoder": "configs/unclip_decoder_mnist.yaml",
 }
-QUICK_FAMILIES = ("gan (MLP, toy)", "dcgan (digits)")
-_QUICK_CONFIGS = {"dcgan (digits)": "configs/dcgan_digits.yaml"}
+#: families whose model takes a trained CLIP (``--model.init_args.clip``): the one this benchmark's own
+#: "unclip clip" training child wrote, so they are measured after it
+NEEDS_CLIP = {"unclip prior": "unclip clip", "unclip decoder": "unclip clip"}
+#: the caption every text-conditional sampling child draws (any caption of the training templates would do)
+PROMPT = "a handwritten digit seven"
+QUICK_FAMILIES = ("gan (MLP, toy)",)
 MIB = 1024.0  # ru_maxrss is in KiB on Linux
 
 
@@ -81,15 +92,18 @@ def _current_rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def child(mode: str, config: str, ckpt: Path, steps: int, num_samples: int, sample_steps: int) -> dict[str, Any]:
-    """One measurement, run inside its own process (see the module docstring)."""
+def child(
+    mode: str, config: str, ckpt: Path, steps: int, num_samples: int, sample_steps: int, overrides: list[str]
+) -> dict[str, Any]:
+    """One measurement, run inside its own process (see the module docstring); ``overrides``: extra
+    command-line style options of the config (e.g. the CLIP checkpoint an unCLIP stage takes)."""
     import lightning.pytorch as pl
     import torch
 
     torch.set_num_threads(1)
     pl.seed_everything(0)
     if mode == "train":
-        model, datamodule = build_from_config(config, data_overrides(config))
+        model, datamodule = build_from_config(config, data_overrides(config) + overrides)
         baseline = _current_rss_mib()
         start = time.perf_counter()
         # max_epochs: a bound that models with epoch-based schedules (CycleGAN) need; max_steps ends the run
@@ -105,9 +119,15 @@ def child(mode: str, config: str, ckpt: Path, steps: int, num_samples: int, samp
 
     model = load_model(ckpt)
     baseline = _current_rss_mib()
+    if not hasattr(model, "sample"):  # CLIP embeds images and texts, it does not generate
+        return {"baseline_mib": baseline, "peak_mib": None,
+                "skipped": f"{type(model).__name__} is not a generative model: nothing to sample"}
     options: dict[str, Any] = {"seed": 0}
-    if "sampler" in inspect.signature(model.sample).parameters:
+    parameters = inspect.signature(model.sample).parameters
+    if "sampler" in parameters:
         options.update(sampler="ddim", steps=sample_steps, progress=False)
+    if "prompts" in parameters:  # text-conditional: one caption for every sample
+        options.update(prompts=[PROMPT] * num_samples)
     start = time.perf_counter()
     try:
         samples = model.sample(num_samples, **options)
@@ -117,11 +137,13 @@ def child(mode: str, config: str, ckpt: Path, steps: int, num_samples: int, samp
             "shape": list(samples.shape)}
 
 
-def measure(mode: str, config: str, ckpt: Path, steps: int, num_samples: int, sample_steps: int) -> dict[str, Any]:
+def measure(
+    mode: str, config: str, ckpt: Path, steps: int, num_samples: int, sample_steps: int, overrides: list[str] = ()
+) -> dict[str, Any]:
     """Run :func:`child` in a fresh process and return its report."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "benchmarks", "memory", "--child", mode, config, str(ckpt), str(steps),
-           str(num_samples), str(sample_steps)]
+           str(num_samples), str(sample_steps), *overrides]
     run = subprocess.run(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600)
     if run.returncode != 0:
         raise RuntimeError(f"memory child {mode} {config} failed:\n{run.stderr[-3000:]}")
@@ -129,44 +151,54 @@ def measure(mode: str, config: str, ckpt: Path, steps: int, num_samples: int, sa
 
 
 def _markdown(results: ResultFile) -> str:
-    rows = []
-    for family in results.config["families"]:
+    rows, missing = [], []
+    for family, config in FAMILIES.items():
         train, sample = results.units.get(f"train/{family}"), results.units.get(f"sample/{family}")
         if train is None:
+            missing += [] if results.name.endswith("_quick") else [family]
             continue
         peak = sample.get("peak_mib") if sample else None
-        rows.append([family, results.config["configs"][family], train["batch_size"], round(train["baseline_mib"]),
+        rows.append([family, config, train["batch_size"], round(train["baseline_mib"]),
                      round(train["peak_mib"]), round(peak) if peak is not None else (sample or {}).get("skipped", "-")])
     return ("# Peak resident memory (MiB), CPU, one thread\n\n"
             f"Training: {results.config['steps']} optimiser steps at the config's batch size; sampling: "
             f"{results.config['num_samples']} samples (diffusion: DDIM {results.config['sample_steps']} steps).\n\n"
-            + markdown_table(["family", "config", "batch", "after build", "training peak", "sampling peak"], rows))
+            + markdown_table(["family", "config", "batch", "after build", "training peak", "sampling peak"], rows)
+            + (f"\n\n**Partial run**: not measured yet: {', '.join(missing)}. `python -m benchmarks memory` resumes it.\n"
+               if missing else "\n"))
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:
         mode, config, ckpt, steps, num, sample_steps = argv[1:7]
-        print(json.dumps(child(mode, config, Path(ckpt), int(steps), int(num), int(sample_steps))))
+        print(json.dumps(child(mode, config, Path(ckpt), int(steps), int(num), int(sample_steps), argv[7:])))
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks memory", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="two small families, 4 steps, 16 samples")
+    parser.add_argument("--quick", action="store_true", help="the toy GAN only, 4 steps, 16 samples")
     parser.add_argument("--families", nargs="+", choices=list(FAMILIES), default=list(FAMILIES))
     parser.add_argument("--steps", type=int, default=20, help="optimiser steps of each training run")
     parser.add_argument("--num-samples", type=int, default=64)
     parser.add_argument("--sample-steps", type=int, default=50, help="DDIM steps of the diffusion samplers")
     args = parser.parse_args(argv)
     families = list(QUICK_FAMILIES) if args.quick else args.families
-    configs = {**FAMILIES, **_QUICK_CONFIGS}
     steps, num, sample_steps = (4, 16, 2) if args.quick else (args.steps, args.num_samples, args.sample_steps)
-    config = {"families": families, "configs": {f: configs[f] for f in families}, "steps": steps,
-              "num_samples": num, "sample_steps": sample_steps, "threads": 1}
+    # the settings every unit shares; each unit records its own config file, so adding a family resumes the file
+    config = {"steps": steps, "num_samples": num, "sample_steps": sample_steps, "threads": 1}
     results = ResultFile("memory", config, quick=args.quick)
     work = WORK_DIR / ("memory_quick" if args.quick else "memory")
-    for family in families:
-        ckpt = work / (family.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "") + ".ckpt")
+
+    def ckpt_of(family: str) -> Path:
+        return work / (family.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "") + ".ckpt")
+
+    for family in sorted(families, key=lambda f: f in NEEDS_CLIP):  # a CLIP before the stages that take it
+        overrides = [f"--model.init_args.clip={ckpt_of(NEEDS_CLIP[family])}"] if family in NEEDS_CLIP else []
+        if overrides and not ckpt_of(NEEDS_CLIP[family]).is_file():
+            raise SystemExit(f"memory: {family!r} takes the checkpoint of {NEEDS_CLIP[family]!r}: "
+                             f"measure both (--families {NEEDS_CLIP[family]!r} {family!r})")
         for mode in ("train", "sample"):
             if not results.done(f"{mode}/{family}"):
-                results.add(f"{mode}/{family}", measure(mode, configs[family], ckpt, steps, num, sample_steps))
+                report = measure(mode, FAMILIES[family], ckpt_of(family), steps, num, sample_steps, overrides)
+                results.add(f"{mode}/{family}", {**report, "config": FAMILIES[family]})
     text = _markdown(results)
     results.set_summary({f: {"train_peak_mib": results.unit(f"train/{f}")["peak_mib"],
                              "sample_peak_mib": results.unit(f"sample/{f}").get("peak_mib")} for f in families}, text)

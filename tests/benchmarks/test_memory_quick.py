@@ -25,9 +25,12 @@ def results_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_memory_quick_measures_training_and_sampling(results_dir: Path) -> None:
     assert main(["memory", "--quick"]) == 0
     data = json.loads((results_dir / "memory_quick.json").read_text())
-    assert data["benchmark"] == "memory" and data["config"]["families"] == list(QUICK_FAMILIES)
+    assert data["benchmark"] == "memory" and set(data["units"]) == {
+        f"{mode}/{family}" for mode in ("train", "sample") for family in QUICK_FAMILIES
+    }
     for family in QUICK_FAMILIES:
         train, sample = data["units"][f"train/{family}"], data["units"][f"sample/{family}"]
+        assert train["config"] == sample["config"] and train["config"].startswith("configs/")
         assert train["steps"] == data["config"]["steps"]
         assert 100 < train["baseline_mib"] <= train["peak_mib"] < 8192  # torch + Lightning alone are > 100 MiB
         assert 100 < sample["baseline_mib"] <= sample["peak_mib"] and sample["shape"][0] == 16
