@@ -32,6 +32,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -198,39 +199,57 @@ def main(argv: list[str]) -> int:
         two_digits = variant.startswith("two_digits")
         if not result.done(f"real/{variant}"):
             result.add(f"real/{variant}", real_floor(classifier, root, two_digits, model.image_shape[-1]))
+        options = {"sampler": args.sampler, "steps": sampling_steps, "batch_size": 256, "progress": False}
         for split, prompts, targets in prompt_sets(datamodule, two_digits, per_class):
-            for w in guidance:
-                for threshold in (None, args.dynamic_threshold):
-                    cell = f"eval/{variant}/{split}/w{w:g}/{'dynamic' if threshold else 'static'}"
-                    if result.done(cell):
-                        continue
-                    start = time.perf_counter()
-                    images = model.sample(1, prompts=prompts, seed=0, sampler=args.sampler, steps=sampling_steps, guidance_scale=w,
-                                          dynamic_threshold=threshold, batch_size=256, progress=False)  # fmt: skip
-                    accuracy = prompt_accuracy(classifier, images, targets, two_digits)
-                    result.add(cell, {"accuracy": accuracy, "samples": len(prompts), "wall_s": round(time.perf_counter() - start, 1)})
-                    print(f"{cell}: {accuracy:.3f}", flush=True)
+            measure_cells(result, f"eval/{variant}/{split}/w{{w}}/{{t}}", guidance, args.dynamic_threshold,
+                          partial(accuracy_cell, model, classifier, prompts, targets, two_digits, options))
         if fid_samples and not two_digits:  # the MNIST feature network scores whole digits, not two-digit canvases
             reference = reference or FidReference.build(model.image_shape[-1], fid_samples)
             if not result.done(reference.floor_key):
                 result.add(reference.floor_key, reference.floor())
             prompts, targets = _cycle(datamodule.class_prompts("seen"), list(range(10)), -(-fid_samples // 10))
-            prompts, targets = prompts[:fid_samples], targets[:fid_samples]
-            for w in fid_guidance:
-                for threshold in (None, args.dynamic_threshold):
-                    cell = f"fid/{variant}/w{w:g}/{'dynamic' if threshold else 'static'}/n{fid_samples}"
-                    if result.done(cell):
-                        continue
-                    start = time.perf_counter()
-                    images = model.sample(1, prompts=prompts, seed=1, sampler=args.sampler, steps=sampling_steps, guidance_scale=w,
-                                          dynamic_threshold=threshold, batch_size=256, progress=False)  # fmt: skip
-                    result.add(cell, {**reference.score(images), "accuracy": prompt_accuracy(classifier, images, targets, False),
-                                      "samples": len(prompts), "wall_s": round(time.perf_counter() - start, 1)})  # fmt: skip
-                    print(f"{cell}: FID {result.unit(cell)['fid']:.1f}, accuracy {result.unit(cell)['accuracy']:.3f}", flush=True)
+            measure_cells(result, f"fid/{variant}/w{{w}}/{{t}}/n{fid_samples}", fid_guidance, args.dynamic_threshold,
+                          partial(fid_cell, model, classifier, reference, prompts[:fid_samples], targets[:fid_samples], options))
     summary, markdown = summarize(result, args.dynamic_threshold)
     result.set_summary(summary, markdown)
     print(markdown)
     return 0
+
+
+def measure_cells(
+    result: ResultFile, name: str, guidance: list[float], dynamic: float, measure: Any
+) -> None:
+    """One unit per guidance scale and thresholding (static, then dynamic at percentile ``dynamic``), keyed
+    ``name.format(w=scale, t="static" | "dynamic")``: ``measure(w, threshold)`` returns it, timed here;
+    finished units are skipped (the run resumes)."""
+    for w in guidance:
+        for threshold in (None, dynamic):
+            cell = name.format(w=f"{w:g}", t="dynamic" if threshold else "static")
+            if result.done(cell):
+                continue
+            start = time.perf_counter()
+            unit = measure(w, threshold)
+            result.add(cell, {**unit, "wall_s": round(time.perf_counter() - start, 1)})
+            print(f"{cell}: " + ", ".join(f"{k} {unit[k]:.3f}" for k in ("accuracy", "fid") if k in unit), flush=True)
+
+
+def accuracy_cell(
+    model: Any, classifier: Any, prompts: list[str], targets: torch.Tensor, two_digits: bool, options: dict[str, Any],
+    w: float, threshold: float | None,
+) -> dict[str, Any]:
+    """Prompt accuracy of one sample per prompt (seed 0) at guidance ``w`` and ``threshold``."""
+    images = model.sample(1, prompts=prompts, seed=0, guidance_scale=w, dynamic_threshold=threshold, **options)
+    return {"accuracy": prompt_accuracy(classifier, images, targets, two_digits), "samples": len(prompts)}
+
+
+def fid_cell(
+    model: Any, classifier: Any, reference: FidReference, prompts: list[str], targets: torch.Tensor,
+    options: dict[str, Any], w: float, threshold: float | None,
+) -> dict[str, Any]:
+    """FID / KID against ``reference`` and prompt accuracy of one sample per prompt (seed 1)."""
+    images = model.sample(1, prompts=prompts, seed=1, guidance_scale=w, dynamic_threshold=threshold, **options)
+    return {**reference.score(images), "accuracy": prompt_accuracy(classifier, images, targets, False),
+            "samples": len(prompts)}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- training
