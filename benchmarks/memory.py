@@ -126,11 +126,13 @@ def child(
     parameters = inspect.signature(model.sample).parameters
     if "sampler" in parameters:
         options.update(sampler="ddim", steps=sample_steps, progress=False)
-    if "prompts" in parameters:  # text-conditional: one caption for every sample
+    count = num_samples
+    if "prompts" in parameters:  # text-conditional: num is per prompt there, so num_samples prompts, one each
         options.update(prompts=[PROMPT] * num_samples)
+        count = 1
     start = time.perf_counter()
     try:
-        samples = model.sample(num_samples, **options)
+        samples = model.sample(count, **options)
     except (NotImplementedError, ValueError) as err:  # CycleGAN translates, it has no noise prior
         return {"baseline_mib": baseline, "peak_mib": None, "skipped": str(err).split(";")[0]}
     return {"baseline_mib": baseline, "peak_mib": _rss_mib(), "seconds": time.perf_counter() - start,
