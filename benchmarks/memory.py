@@ -202,7 +202,8 @@ def main(argv: list[str]) -> int:
                 report = measure(mode, FAMILIES[family], ckpt_of(family), steps, num, sample_steps, overrides)
                 results.add(f"{mode}/{family}", {**report, "config": FAMILIES[family]})
     text = _markdown(results)
+    measured = [f for f in FAMILIES if results.done(f"train/{f}") and results.done(f"sample/{f}")]  # every run's, not this one's
     results.set_summary({f: {"train_peak_mib": results.unit(f"train/{f}")["peak_mib"],
-                             "sample_peak_mib": results.unit(f"sample/{f}").get("peak_mib")} for f in families}, text)
+                             "sample_peak_mib": results.unit(f"sample/{f}").get("peak_mib")} for f in measured}, text)
     print(text)
     return 0
