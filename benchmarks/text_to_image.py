@@ -182,7 +182,7 @@ def main(argv: list[str]) -> int:
               "network_overrides": QUICK_OVERRIDES if args.quick else []}  # fmt: skip
     result = ResultFile(NAME, config, quick=args.quick)
     classifier = load_feature_network("mnist", output="logits")
-    reference: FidReference | None = None  # built on first use, at the first scored variant's image size
+    reference: FidReference | None = None  # built on first use, again for a variant of another image size
     root = t10k_as_train_root()
     work = common.WORK_DIR / (NAME + ("_quick" if args.quick else ""))
     for variant in variants:
@@ -204,7 +204,8 @@ def main(argv: list[str]) -> int:
             measure_cells(result, f"eval/{variant}/{split}/w{{w}}/{{t}}", guidance, args.dynamic_threshold,
                           partial(accuracy_cell, model, classifier, prompts, targets, two_digits, options))
         if fid_samples and not two_digits:  # the MNIST feature network scores whole digits, not two-digit canvases
-            reference = reference or FidReference.build(model.image_shape[-1], fid_samples)
+            if reference is None or reference.size != model.image_shape[-1]:  # resampled at this variant's size
+                reference = FidReference.build(model.image_shape[-1], fid_samples)
             if not result.done(reference.floor_key):
                 result.add(reference.floor_key, reference.floor())
             prompts, targets = _cycle(datamodule.class_prompts("seen"), list(range(10)), -(-fid_samples // 10))
