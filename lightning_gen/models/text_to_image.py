@@ -14,6 +14,7 @@ from lightning_gen.diffusion.samplers import ModelFn, Sampler, SamplingOptions
 from lightning_gen.models.cascade import SuperResolutionDDPM
 from lightning_gen.models.clip import fit_text_tokenizer
 from lightning_gen.models.ddpm import DDPM
+from lightning_gen.nn.ema import EMA
 from lightning_gen.nn.text.base import TextEncoder, TextEncoding
 from lightning_gen.nn.text.cache import EncodingCache
 
@@ -53,7 +54,10 @@ class TextConditioning:
     caption (``text_cache_size``) unless the encoder caches them itself. A trainable one (a
     :class:`~lightning_gen.nn.text.transformer.TransformerTextEncoder`) is trained jointly with the denoiser
     by the same optimizer, and fits its tokenizer on ``datamodule.training_captions()`` at ``setup("fit")``
-    when it has none yet. EMA averages the denoiser only; sampling encodes prompts with the live encoder.
+    when it has none yet. With EMA on, a trainable encoder is averaged too (``text_ema``, same decay, updated
+    at the same steps): the averaged denoiser learned to read the averaged encoder's features, so sampling
+    with ``use_ema`` encodes prompts with the averaged encoder (the live one with ``use_ema=False``). Pairing
+    the averaged denoiser with the live encoder feeds it features it was never trained on.
 
     Args:
         denoiser: a text-conditional denoiser (:class:`~lightning_gen.nn.unet_text.TextConditionalUNet`)
@@ -96,6 +100,10 @@ class TextConditioning:
             text_encoder.requires_grad_(False).eval()
         caches_itself = isinstance(getattr(text_encoder, "cache", None), EncodingCache)
         self.text_cache = EncodingCache(text_cache_size) if not (text_encoder.trainable or caches_itself) else None
+        ema = getattr(self, "ema", None)
+        self.text_ema = (
+            EMA(text_encoder, ema.decay, warmup=ema.warmup) if text_encoder.trainable and isinstance(ema, EMA) else None
+        )
 
     # ------------------------------------------------------------------ text
     @property
@@ -117,9 +125,37 @@ class TextConditioning:
         super().setup(stage)  # type: ignore[misc]
         if stage == "fit":  # a trainable tower without a tokenizer fits one on the training captions
             fit_text_tokenizer(self.text_encoder, getattr(self.trainer, "datamodule", None))
+            if self.text_ema is not None:  # the average tokenizes alike (a resumed run restores both after)
+                self.text_ema.copy_extra_state(self.text_encoder)
 
-    def encode_text(self, texts: list[str]) -> TextEncoding:
-        """The encoding of ``texts`` on the model's device (no gradient into a frozen encoder)."""
+    def update_ema(self) -> None:
+        """The parent's EMA step, and the trainable text encoder's average at the same steps."""
+        super().update_ema()  # type: ignore[misc]
+        if self.text_ema is not None and self.is_accumulation_boundary():  # type: ignore[attr-defined]
+            self.text_ema.update(self.text_encoder)
+
+    def sampling_text_encoder(self, use_ema: bool = True) -> nn.Module:
+        """The encoder that pairs with :meth:`sampler_network`: the averaged tower when there is one and
+        ``use_ema``, else the live (or frozen) encoder."""
+        return self.text_ema.shadow if use_ema and self.text_ema is not None else self.text_encoder
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Checkpoints written before ``text_ema`` existed (a trainable tower, EMA on) sample as they did then:
+        their live tower stands in for the average."""
+        super().on_load_checkpoint(checkpoint)  # type: ignore[misc]
+        state = checkpoint.get("state_dict")
+        if self.text_ema is None or state is None or any(k.startswith("text_ema.") for k in state):
+            return
+        for key in self.text_ema.state_dict():
+            source = f"text_encoder.{key.removeprefix('shadow.')}" if key.startswith("shadow.") else f"ema.{key}"
+            if source in state:
+                state[f"text_ema.{key}"] = state[source]
+
+    def encode_text(self, texts: list[str], encoder: nn.Module | None = None) -> TextEncoding:
+        """The encoding of ``texts`` by ``encoder`` (default: the training encoder) on the model's device (no
+        gradient into a frozen encoder)."""
+        if encoder is not None and encoder is not self.text_encoder:  # the averaged tower, at sampling
+            return encoder(texts).to(self.device)
         if not self.frozen_text_encoder:
             return self.text_encoder(texts).to(self.device)
         with torch.no_grad():
@@ -127,18 +163,19 @@ class TextConditioning:
                 return self.text_encoder(texts).to(self.device)
             return self.text_cache.encode(texts, self.text_encoder, self.device)
 
-    def text_inputs(self, texts: list[str]) -> dict[str, torch.Tensor]:
+    def text_inputs(self, texts: list[str], encoder: nn.Module | None = None) -> dict[str, torch.Tensor]:
         """Denoiser inputs for ``texts``: context tokens, their mask and the pooled embedding (one row each)."""
-        encoding = self.encode_text(texts)
+        encoding = self.encode_text(texts, encoder)
         inputs = {"context": encoding.tokens, "context_mask": encoding.mask}
         if getattr(self.denoiser, "pooled_dim", 0):
             inputs["pooled"] = encoding.pooled
         return inputs
 
-    def prompt_inputs(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """:meth:`text_inputs` of checked sampling prompts, the encoder in eval mode."""
-        with self.eval_mode(self.text_encoder):  # type: ignore[attr-defined]
-            return self.text_inputs(check_prompts(prompts))
+    def prompt_inputs(self, prompts: Sequence[str], use_ema: bool = True) -> dict[str, torch.Tensor]:
+        """:meth:`text_inputs` of checked sampling prompts by :meth:`sampling_text_encoder`, in eval mode."""
+        encoder = self.sampling_text_encoder(use_ema)
+        with self.eval_mode(encoder):  # type: ignore[attr-defined]
+            return self.text_inputs(check_prompts(prompts), encoder)
 
     # ------------------------------------------------------------------ training
     def split_batch(self, batch: Any) -> tuple[torch.Tensor, list[str]]:
@@ -230,7 +267,7 @@ class TextToImageDDPM(TextConditioning, DDPM):
             raise ValueError(f"Number of samples per prompt must be >= 1, got {num}.")
         prompts = check_prompts(prompts)
         texts = [prompt for prompt in prompts for _ in range(num)]
-        inputs = self.prompt_inputs(texts)
+        inputs = self.prompt_inputs(texts, use_ema)
         generator = self.random_generator(seed)
         noise = torch.randn(len(texts), *self.image_shape, device=self.device, generator=generator)
         return self.denoise(
@@ -282,7 +319,8 @@ class TextSuperResolutionDDPM(TextConditioning, SuperResolutionDDPM):
         if len(prompts) != condition.shape[0]:
             raise ValueError(f"Pass one prompt per image (or one for all): {len(prompts)} prompts, {condition.shape[0]} images.")
         return super().generate_from(
-            condition, level=level, extra_inputs=self.prompt_inputs(prompts), guidance_scale=guidance_scale,
+            condition, level=level, extra_inputs=self.prompt_inputs(prompts, options.get("use_ema", True)),
+            guidance_scale=guidance_scale,
             dynamic_threshold=dynamic_threshold, **options,
         )
 

@@ -56,6 +56,13 @@ class EMA(nn.Module):
             b_ema.copy_(b)
         self.num_updates += 1
 
+    def copy_extra_state(self, network: nn.Module) -> None:
+        """Give the shadow ``network``'s extra state (``get_extra_state``), e.g. a tokenizer that was fitted
+        after the copy was made. Weights and buffers are what :meth:`update` averages and copies."""
+        for module, shadow in zip(network.modules(), self.shadow.modules(), strict=True):
+            if type(module).get_extra_state is not nn.Module.get_extra_state:
+                shadow.set_extra_state(module.get_extra_state())
+
     def _apply(self, fn, recurse: bool = True):  # noqa: ANN001 - torch's signature
         """Apply ``fn`` (``.to``, ``.cuda``, ``.half`` ...) except its dtype casts of floating tensors: where
         ``fn`` would cast one away from float32, the float32 values themselves move to ``fn``'s device (no

@@ -99,6 +99,56 @@ def test_a_trainable_tower_is_trained_jointly_and_fits_its_tokenizer_at_setup(mn
     assert not torch.equal(state_vector(tower), before)
 
 
+def fitted_tower_t2i(mnist_root, tmp_path, steps: int = 3) -> tuple[TextToImageDDPM, Any]:
+    dm = captioned_mnist(mnist_root)
+    torch.manual_seed(0)
+    model = tiny_t2i(tiny_tower())
+    t = trainer(tmp_path, max_steps=steps, limit_val_batches=0)
+    t.fit(model, dm)
+    return model.eval(), t
+
+
+def test_a_trained_tower_is_averaged_with_the_denoiser_and_ema_sampling_reads_the_average(mnist_root, tmp_path):
+    """The EMA denoiser learned to read the averaged tower's features: sampling with use_ema must encode the
+    prompts with that average, not with the live tower (which had been paired with the EMA denoiser)."""
+    model, _ = fitted_tower_t2i(mnist_root, tmp_path)
+    live, average = model.text_encoder, model.text_ema.shadow
+    assert int(model.text_ema.num_updates) == int(model.ema.num_updates) == 3  # the same steps
+    assert average.tokenizer_fitted and average.tokenizer.to_json() == live.tokenizer.to_json()
+    assert not any(p.requires_grad for p in average.parameters())
+    assert not torch.equal(state_vector(average), state_vector(live))
+    with torch.no_grad():
+        by_average, by_live = average(PROMPTS).tokens, live(PROMPTS).tokens
+    torch.testing.assert_close(model.prompt_inputs(PROMPTS)["context"], by_average)
+    torch.testing.assert_close(model.prompt_inputs(PROMPTS, use_ema=False)["context"], by_live)
+    # sample() itself goes through the average (and only with use_ema): disturb it, the samples follow
+    options = dict(prompts=PROMPTS, seed=0, steps=3, guidance_scale=2.0, progress=False)
+    ema_before, raw_before = model.sample(1, **options), model.sample(1, use_ema=False, **options)
+    with torch.no_grad():
+        average.ln_final.weight.mul_(-3.0)
+    assert not torch.allclose(model.sample(1, **options), ema_before)
+    torch.testing.assert_close(model.sample(1, use_ema=False, **options), raw_before)
+
+
+def test_a_tower_checkpoint_keeps_its_average_and_an_older_one_loads_with_its_live_tower(mnist_root, tmp_path):
+    model, t = fitted_tower_t2i(mnist_root, tmp_path)
+    ckpt = tmp_path / "tower.ckpt"
+    t.save_checkpoint(ckpt)
+    loaded = load_model(ckpt)
+    assert torch.equal(state_vector(loaded.text_ema), state_vector(model.text_ema))
+    options = dict(prompts=PROMPTS, seed=0, steps=3, guidance_scale=2.0, progress=False)
+    torch.testing.assert_close(loaded.sample(1, **options), model.sample(1, **options))
+    # a checkpoint written before the tower had an average: its live tower stands in (as it sampled then)
+    old = torch.load(ckpt, map_location="cpu", weights_only=True)
+    old["state_dict"] = {k: v for k, v in old["state_dict"].items() if not k.startswith("text_ema.")}
+    torch.save(old, tmp_path / "old.ckpt")
+    older = load_model(tmp_path / "old.ckpt")
+    assert torch.equal(state_vector(older.text_ema.shadow), state_vector(model.text_encoder))
+    assert older.text_ema.shadow.tokenizer.to_json() == model.text_encoder.tokenizer.to_json()
+    model.text_ema.shadow.load_state_dict(model.text_encoder.state_dict())  # the EMA denoiser + the live tower
+    torch.testing.assert_close(older.sample(1, **options), model.sample(1, **options))
+
+
 def test_text_dropout_yields_the_null_embedding():
     torch.manual_seed(0)
     model = tiny_t2i(text_dropout=0.3)
