@@ -238,25 +238,35 @@ def test_checkpoint_alone_samples_and_holds_no_frozen_weights(mnist_root, tmp_pa
         load_model(ckpt)
 
 
-def test_resume_equals_an_uninterrupted_run(mnist_root, tmp_path):
+@pytest.mark.parametrize("encoder", ["minilm", "tower"])
+def test_resume_equals_an_uninterrupted_run(mnist_root, tmp_path, encoder):
+    """Frozen MiniLM, and a trained tower (its weights, tokenizer and EMA average are state to restore)."""
     common = dict(limit_train_batches=2, limit_val_batches=1, reload_dataloaders_every_n_epochs=1)
+
+    def build() -> TextToImageDDPM:
+        return tiny_t2i(tiny_tower() if encoder == "tower" else None)
+
     torch.manual_seed(0)
-    straight = tiny_t2i()
+    straight = build()
     trainer(tmp_path / "a", max_epochs=2, enable_checkpointing=False, **common).fit(straight, captioned_mnist(mnist_root))
     torch.manual_seed(0)
-    first = tiny_t2i()
+    first = build()
     t1 = trainer(tmp_path / "b", max_epochs=1, enable_checkpointing=False, **common)
     t1.fit(first, captioned_mnist(mnist_root))
     ckpt = tmp_path / "epoch1.ckpt"
     t1.save_checkpoint(ckpt)
     torch.manual_seed(123)  # another global RNG state must not matter
-    resumed = tiny_t2i()
+    resumed = build()
     trainer(tmp_path / "c", max_epochs=2, enable_checkpointing=False, **common).fit(
         resumed, captioned_mnist(mnist_root), ckpt_path=ckpt
     )
     assert resumed.global_step == straight.global_step == 4
     assert torch.equal(state_vector(resumed), state_vector(straight))
     assert not torch.equal(state_vector(first), state_vector(straight))
+    if encoder == "tower":
+        assert int(resumed.text_ema.num_updates) == 4
+        tokenizers = {m.text_ema.shadow.tokenizer.to_json() for m in (resumed, straight)}
+        assert tokenizers == {straight.text_encoder.tokenizer.to_json()}
 
 
 def test_sr_noise_level_reaches_the_unet_and_the_cascade_chains(mnist_root, tmp_path):
