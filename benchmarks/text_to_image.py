@@ -116,8 +116,8 @@ def parse_steps_for(entries: list[str], default: int) -> dict[str, int]:
 
 def reconcile_budget(result: ResultFile, variant: str, steps: int) -> None:
     """Keep ``variant``'s units when they were measured at ``steps`` training steps; when ``steps`` is larger,
-    drop its training and prompt-accuracy units (the checkpoint resumes to the new budget; the real-digit floor,
-    which no training affects, stays).
+    drop its training, prompt-accuracy and FID / KID units (the checkpoint resumes to the new budget; the
+    real-digit floors, which no training affects, stay).
 
     Raises:
         ValueError: ``steps`` below the budget the units were measured at (their checkpoint cannot go back).
@@ -128,7 +128,7 @@ def reconcile_budget(result: ResultFile, variant: str, steps: int) -> None:
     if steps < trained:
         raise ValueError(f"{variant} was trained and measured at {trained} steps; {steps} would mix budgets: "
                          f"pass --steps-for {variant}={trained} (or more), or delete its units and checkpoint.")  # fmt: skip
-    for stale in [k for k in result.units if k == key or k.startswith(f"eval/{variant}/")]:
+    for stale in [k for k in result.units if k == key or k.startswith((f"eval/{variant}/", f"fid/{variant}/"))]:
         del result.units[stale]
     result.save()
 

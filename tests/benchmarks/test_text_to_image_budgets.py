@@ -37,6 +37,8 @@ def _result(tmp_path, monkeypatch) -> ResultFile:
     result = ResultFile("t2i_budget_test", {"train_steps": 800})
     result.add("train/mnist_minilm", {"global_step": 800})
     result.add("eval/mnist_minilm/seen_wordings/w4/static", {"accuracy": 0.9})
+    result.add("fid_floor/16px/n200", {"fid": 11.0})
+    result.add("fid/mnist_minilm/w4/static/n200", {"fid": 40.0, "accuracy": 0.9})
     result.add("train/two_digits_minilm", {"global_step": 800})
     result.add("real/two_digits_minilm", {"accuracy": 0.97})
     result.add("eval/two_digits_minilm/heldout_pairs/w4/static", {"accuracy": 0.2})
@@ -49,12 +51,16 @@ def test_raising_one_budget_drops_only_that_variants_measurements(tmp_path, monk
     reconcile_budget(result, "two_digits_minilm", 2000)
     assert sorted(result.units) == [
         "eval/mnist_minilm/seen_wordings/w4/static",
+        "fid/mnist_minilm/w4/static/n200",
+        "fid_floor/16px/n200",
         "real/two_digits_minilm",  # the real-digit floor does not depend on training
         "train/mnist_minilm",
     ]
     on_disk = json.loads((tmp_path / "t2i_budget_test.json").read_text())  # saved, so a crash keeps it consistent
     assert sorted(on_disk["units"]) == sorted(result.units)
     reconcile_budget(result, "mnist_tower", 5)  # never trained: nothing to reconcile
+    reconcile_budget(result, "mnist_minilm", 3000)  # its FID / KID cells scored the old checkpoint too
+    assert sorted(result.units) == ["fid_floor/16px/n200", "real/two_digits_minilm"]
 
 
 def test_lowering_a_budget_is_an_error_that_keeps_the_units(tmp_path, monkeypatch):
