@@ -55,9 +55,9 @@ class TextConditioning:
     :class:`~lightning_gen.nn.text.transformer.TransformerTextEncoder`) is trained jointly with the denoiser
     by the same optimizer, and fits its tokenizer on ``datamodule.training_captions()`` at ``setup("fit")``
     when it has none yet. With EMA on, a trainable encoder is averaged too (``text_ema``, same decay, updated
-    at the same steps): the averaged denoiser learned to read the averaged encoder's features, so sampling
-    with ``use_ema`` encodes prompts with the averaged encoder (the live one with ``use_ema=False``). Pairing
-    the averaged denoiser with the live encoder feeds it features it was never trained on.
+    at the same steps): the averaged denoiser is an average of denoisers each trained against the encoder of
+    its own step, so it pairs with the average of those encoders, and sampling with ``use_ema`` encodes
+    prompts with the averaged encoder (the live one with ``use_ema=False``).
 
     Args:
         denoiser: a text-conditional denoiser (:class:`~lightning_gen.nn.unet_text.TextConditionalUNet`)
