@@ -186,6 +186,9 @@ def main(argv: list[str]) -> int:
     steps, num, sample_steps = (4, 16, 2) if args.quick else (args.steps, args.num_samples, args.sample_steps)
     # the settings every unit shares; each unit records its own config file, so adding a family resumes the file
     config = {"steps": steps, "num_samples": num, "sample_steps": sample_steps, "threads": 1}
+    import torch
+
+    torch.set_num_threads(1)  # each unit's recorded environment (this process's) then says the children's 1 thread
     results = ResultFile("memory", config, quick=args.quick)
     work = WORK_DIR / ("memory_quick" if args.quick else "memory")
 
