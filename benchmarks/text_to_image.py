@@ -421,7 +421,7 @@ def summarize(result: ResultFile, dynamic: float) -> tuple[dict[str, Any], str]:
                 for variant in PICTURES if variant == "mnist_minilm" or f"train/{variant}" in units]  # fmt: skip
     floors = [f"- {key[5:]}: {100 * u['accuracy']:.1f}% ({u['images']} real digits)" for key, u in units.items()
               if key.startswith("real/")]  # fmt: skip
-    tradeoff = _tradeoff(units, summary)
+    tradeoff = _wordings(summary) + _tradeoff(units, summary)
     markdown = (
         f"# {NAME}\n\nPrompt accuracy (project MNIST classifier) of samples; dynamic = Imagen's dynamic thresholding "
         f"at p = {dynamic}, static = clipping to [-1, 1]; sampler {result.config['sampler']}, {result.config['sampling_steps']} steps, seed 0.\n\n"
@@ -437,6 +437,32 @@ def summarize(result: ResultFile, dynamic: float) -> tuple[dict[str, Any], str]:
         + "\nPictures (one row per prompt, from the checkpoint alone):\n\n" + "\n".join(pictures) + "\n"
     )
     return summary, markdown
+
+
+def _wordings(summary: dict[str, Any]) -> str:
+    """The Imagen comparison (Saharia et al., 2022, section 4.4: frozen pretrained text encoders generalise): per
+    single-digit variant and guidance scale, accuracy on the trained wordings, on the held-out ones, and the gap;
+    ``summary["wording_gap/<variant>"]`` keeps the mean gap over every (guidance, thresholding) cell."""
+    rows = []
+    variants = sorted({key.split("/")[0] for key in summary if key.endswith("/static") and "_wordings/" in key})
+    for variant in variants:
+        cells = [(k.split("/", 2)[2], summary[k], summary.get(f"{variant}/heldout_wordings/{k.split('/', 2)[2]}"))
+                 for k in list(summary) if k.startswith(f"{variant}/seen_wordings/")]  # fmt: skip
+        cells = [(cell, seen, held) for cell, seen, held in cells if held is not None]
+        if not cells:
+            continue
+        gap = sum(seen - held for _, seen, held in cells) / len(cells)
+        summary[f"wording_gap/{variant}"] = {"mean_gap": gap, "cells": len(cells)}
+        for cell, seen, held in cells:
+            if cell.endswith("/static"):
+                rows.append((variant, cell.split("/")[0][1:], f"{100 * seen:.1f}%", f"{100 * held:.1f}%", f"{100 * (seen - held):+.1f}"))
+        rows.append((variant, "mean of all cells", "", "", f"{100 * gap:+.1f}"))
+    if not rows:
+        return ""
+    return ("\n## Seen vs held-out wordings: does the text encoder generalise? (Imagen, section 4.4)\n\n"
+            "Accuracy on the trained wordings minus accuracy on the two wordings no caption used (static clipping; the "
+            "mean runs over both thresholdings). Each cell is 50 samples, so one cell's standard error is 2-7 points.\n\n"
+            + markdown_table(["variant", "guidance", "seen wordings", "held-out wordings", "gap (points)"], rows))
 
 
 def _tradeoff(units: dict[str, Any], summary: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from benchmarks.__main__ import main
 from benchmarks.common import ResultFile
 from benchmarks.text_to_image import (
     PICTURES,
+    _wordings,
     evaluated_seen_pairs,
     parse_steps_for,
     picture_command,
@@ -85,3 +86,17 @@ def test_evaluated_seen_pairs_are_the_mirrors_then_a_spread_of_trained_pairs():
     assert len(set(pairs)) == 10 and set(pairs) <= set(seen)
     assert len({a for a, _ in pairs[5:]}) > 1  # not the first trained pairs (all 0 on the left)
     assert evaluated_seen_pairs(seen[:3], []) == seen[:3]  # fewer trained pairs than asked: all of them
+
+
+def test_the_wording_gap_is_seen_minus_held_out_over_the_cells_both_measured():
+    summary = {
+        "mnist_tower/seen_wordings/w1/static": 0.9, "mnist_tower/heldout_wordings/w1/static": 0.7,
+        "mnist_tower/seen_wordings/w1/dynamic": 0.8, "mnist_tower/heldout_wordings/w1/dynamic": 0.8,
+        "mnist_tower/seen_wordings/w4/static": 1.0,  # no held-out cell at w4: left out of the mean
+        "mnist_minilm/seen_wordings/w1/static": 0.5, "mnist_minilm/heldout_wordings/w1/static": 0.6,
+        "two_digits_minilm/heldout_pairs/w1/static": 0.1,
+    }  # fmt: skip
+    markdown = _wordings(summary)
+    assert summary["wording_gap/mnist_tower"] == {"mean_gap": pytest.approx(0.1), "cells": 2}
+    assert summary["wording_gap/mnist_minilm"] == {"mean_gap": pytest.approx(-0.1), "cells": 1}
+    assert "two_digits_minilm" not in markdown and "| mnist_tower | 1 | 90.0% | 70.0% | +20.0 |" in markdown
