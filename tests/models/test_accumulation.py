@@ -89,8 +89,19 @@ def test_ddpm_two_micro_batches_equal_one_step_on_the_large_batch(tmp_path):
     ema = EMA(copy.deepcopy(start.ema.shadow), 0.9)
     ema.update(den)
 
+    # The attention key biases get an exactly zero gradient (softmax ignores a shift shared by all keys): what
+    # autograd returns is round-off (~1e-10), and Adam's first step lr * g / (|g| + eps) turns round-off into
+    # moves up to lr / 2 whose value depends on the summation order (micro-batches or one batch, thread count).
+    # Those are held to Adam's bound; every other parameter must match the large-batch step.
+    round_off = {name for name, q in den.named_parameters() if q.grad.abs().max() < 1e-8}
+    assert round_off and all(name.endswith("to_k.bias") for name in round_off)
+    initial = dict(start.denoiser.named_parameters())
     for ours, ref in ((model.denoiser, den), (model.ema.shadow, ema.shadow)):
         for (name, p), q in zip(ours.named_parameters(), ref.parameters(), strict=True):
+            if name in round_off:
+                for moved in (p, q):
+                    assert (moved - initial[name]).abs().max() <= 0.5e-3 + 1e-9, name
+                continue
             torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6, msg=name)
 
 
