@@ -109,7 +109,7 @@ def load_model(ckpt: str | Path, map_location: str | torch.device = "cpu") -> Ge
 
 def load_export(directory: str | Path, map_location: str | torch.device = "cpu") -> GenerativeModule:
     """The model of a ``lightning-gen export`` folder: built from its JSON description, weights from
-    safetensors (nothing is unpickled). The sampling network and its EMA copy both hold the exported
+    safetensors (nothing is unpickled). Each averaged network and its EMA copy both hold the exported
     average, so ``sample`` gives what the checkpoint's EMA network gives for the same seed.
 
     Raises:
@@ -136,16 +136,15 @@ def load_export(directory: str | Path, map_location: str | torch.device = "cpu")
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values())
     hparams = {k: v for k, v in meta["hyper_parameters"].items() if takes_any or k in signature}
     model = cls(**networks, **hparams)
-    tensors = load_file(weights)
+    state = {**load_file(weights), **meta.get("extra_state", {})}  # extra states: a trained tower's tokenizer
     ema_children = {name for name, module in model.named_children() if isinstance(module, EMA)}
-    result = model.load_state_dict(tensors, strict=False)
+    result = model.load_state_dict(state, strict=False)
     missing = [k for k in result.missing_keys if k.split(".", 1)[0] not in ema_children]
     if missing or result.unexpected_keys:
         raise ValueError(f"{weights} does not fit {meta['model']}: missing {missing[:5]}, unexpected "
                          f"{result.unexpected_keys[:5]}.")
-    sampling = getattr(model, meta["sampling_network"])
-    for name in ema_children:
-        getattr(model, name).shadow.load_state_dict(sampling.state_dict())
+    for ema, network in model.averaged_networks().items():  # each average is what the export holds
+        getattr(model, ema).shadow.load_state_dict(getattr(model, network).state_dict())
     return model.to(map_location).eval()
 
 

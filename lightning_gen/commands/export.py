@@ -1,8 +1,9 @@
 """``lightning-gen export``: a checkpoint as files that load without unpickling anything.
 
 ``DIR/lightning_gen.json`` describes the model (class, hyper-parameters, every network's class and
-arguments); ``DIR/model.safetensors`` holds its weights, the sampling network's EMA average in place of its
-raw weights. The optimiser states, the raw weights of an averaged network and the training counters are
+arguments, and the extra states that are not tensors, e.g. a trained text tower's tokenizer);
+``DIR/model.safetensors`` holds its weights, every averaged network's EMA average in place of its raw weights
+(:meth:`~lightning_gen.models.base.GenerativeModule.averaged_networks`). The optimiser states, the raw weights of an averaged network and the training counters are
 left out: the export samples, it does not resume. :func:`lightning_gen.sampling.load_model` reads it back.
 A DDPM with an unconditional :class:`~lightning_gen.nn.UNetDenoiser` also gets ``DIR/diffusers``, a
 ``diffusers.DDPMPipeline`` folder (its ``UNet2DModel`` and the training schedule's ``DDPMScheduler``).
@@ -70,7 +71,10 @@ def export_model(ckpt: str | Path, out: str | Path) -> list[Path]:
         "source": {"checkpoint": Path(ckpt).name}
         | {key: int(checkpoint[key]) for key in ("global_step", "epoch") if key in checkpoint},
     }
-    save_file(sampling_weights(model), out / EXPORT_WEIGHTS, metadata={"format": "pt"})
+    tensors, extra_state = sampling_weights(model)
+    if extra_state:
+        description["extra_state"] = extra_state
+    save_file(tensors, out / EXPORT_WEIGHTS, metadata={"format": "pt"})
     (out / EXPORT_DESCRIPTION).write_text(json.dumps(description, indent=2) + "\n")
     written = [out / EXPORT_DESCRIPTION, out / EXPORT_WEIGHTS]
     if diffusers_compatible(model):
@@ -78,18 +82,26 @@ def export_model(ckpt: str | Path, out: str | Path) -> list[Path]:
     return written
 
 
-def sampling_weights(model: GenerativeModule) -> dict[str, torch.Tensor]:
-    """The model's state without its EMA modules, the sampling network's weights replaced by its average."""
-    averaged = model.sampler_network(use_ema=True)
-    name = model.sampling_network
-    replaced = averaged is not getattr(model, name, None)
-    dropped = {child for child, module in model.named_children() if isinstance(module, EMA)}
-    if replaced:
-        dropped.add(name)
-    tensors = {key: value for key, value in model.state_dict().items() if key.split(".", 1)[0] not in dropped}
-    if replaced:
-        tensors.update({f"{name}.{key}": value for key, value in averaged.state_dict().items()})
-    return {key: value.detach().cpu().contiguous().clone() for key, value in tensors.items()}
+def sampling_weights(model: GenerativeModule) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The model's state without its EMA modules, every averaged network's weights replaced by its average:
+    ``(tensors, extra states)``, the extra states being the entries that are not tensors (a tokenizer's JSON).
+
+    Raises:
+        ValueError: an extra state that JSON cannot hold (names it).
+    """
+    averaged = model.averaged_networks()
+    dropped = {child for child, module in model.named_children() if isinstance(module, EMA)} | set(averaged.values())
+    state = {key: value for key, value in model.state_dict().items() if key.split(".", 1)[0] not in dropped}
+    for ema, network in averaged.items():
+        state.update({f"{network}.{key}": value for key, value in getattr(model, ema).shadow.state_dict().items()})
+    tensors = {key: value.detach().cpu().contiguous().clone() for key, value in state.items() if isinstance(value, torch.Tensor)}
+    extra = {key: value for key, value in state.items() if not isinstance(value, torch.Tensor)}
+    for key, value in extra.items():
+        try:
+            json.dumps(value)
+        except TypeError as err:
+            raise ValueError(f"{key} is a {type(value).__name__}, which the export's JSON cannot hold ({err}).") from err
+    return tensors, extra
 
 
 def diffusers_compatible(model: GenerativeModule) -> bool:

@@ -429,11 +429,19 @@ class GenerativeModule(pl.LightningModule):
         gen.manual_seed(seed)
         return gen
 
+    def averaged_networks(self) -> dict[str, str]:
+        """``{EMA attribute: the network attribute it averages}``: ``{"ema": sampling_network}`` when the model
+        keeps an EMA, else empty. A model that also averages a network trained with it (a text tower) adds it;
+        :meth:`update_ema`, checkpoints and ``lightning-gen export`` treat every pair alike."""
+        return {"ema": self.sampling_network} if isinstance(getattr(self, "ema", None), EMA) else {}
+
     def update_ema(self) -> None:
-        """Advance the EMA of the sampling network, on optimiser steps only (not on accumulation micro-batches)."""
-        ema = getattr(self, "ema", None)
-        if isinstance(ema, EMA) and self.is_accumulation_boundary():
-            ema.update(getattr(self, self.sampling_network))
+        """Advance every EMA (:meth:`averaged_networks`), on optimiser steps only (not on accumulation
+        micro-batches)."""
+        averaged = self.averaged_networks()
+        if averaged and self.is_accumulation_boundary():
+            for ema, network in averaged.items():
+                getattr(self, ema).update(getattr(self, network))
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Check a labelled batch's class labels once, on the host, before Lightning moves it to the device:

