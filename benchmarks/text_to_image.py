@@ -444,11 +444,11 @@ def _wordings(summary: dict[str, Any]) -> str:
     single-digit variant and guidance scale, accuracy on the trained wordings, on the held-out ones, and the gap;
     ``summary["wording_gap/<variant>"]`` keeps the mean gap over every (guidance, thresholding) cell."""
     rows = []
-    variants = sorted({key.split("/")[0] for key in summary if key.endswith("/static") and "_wordings/" in key})
+    variants = sorted({key.split("/")[0] for key in summary if "/seen_wordings/" in key})
     for variant in variants:
-        cells = [(k.split("/", 2)[2], summary[k], summary.get(f"{variant}/heldout_wordings/{k.split('/', 2)[2]}"))
-                 for k in list(summary) if k.startswith(f"{variant}/seen_wordings/")]  # fmt: skip
-        cells = [(cell, seen, held) for cell, seen, held in cells if held is not None]
+        seen_cells = {k.split("/", 2)[2]: v for k, v in summary.items() if k.startswith(f"{variant}/seen_wordings/")}
+        cells = [(cell, seen, summary[f"{variant}/heldout_wordings/{cell}"]) for cell, seen in seen_cells.items()
+                 if f"{variant}/heldout_wordings/{cell}" in summary]  # fmt: skip
         if not cells:
             continue
         gap = sum(seen - held for _, seen, held in cells) / len(cells)
