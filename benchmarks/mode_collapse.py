@@ -6,9 +6,11 @@ and a linear output, its input widened by packing; weights N(0, 0.02), biases 0;
 a batch is 100 (packed) discriminator inputs, i.e. 100 * m points; a fixed training set of 100,000 (packed)
 inputs; 2,500 samples are counted at the end (a sample is high quality within 3 std of its nearest mode).
 The paper trains 400 epochs = 400,000 iterations; ``--steps`` sets the budget here (one step = one D and one
-G update), the same for every method.
+G update), the same for every method: one number for both datasets, or one per dataset
+(``--steps ring=10000,grid=40000``; a dataset left out keeps the default).
 
-    python -m benchmarks mode_collapse [--quick] [--steps N] [--seeds N] [--methods a,b] [--datasets ring,grid]
+    python -m benchmarks mode_collapse [--quick] [--steps N | ring=N,grid=N] [--seeds N] [--methods a,b]
+                                       [--datasets ring,grid]
 
 Each (dataset, method, seed) unit is saved when it finishes; a rerun skips finished units, and a rerun at the
 same ``--steps`` with other ``--methods``/``--datasets``/``--seeds`` adds its units to the same file (the table
@@ -18,13 +20,13 @@ generated points (``<name>_snapshots.json``, next to the results), for scatter p
 (notebooks/03_mode_collapse.ipynb).
 
 Defaults: on CUDA the paper's budget (400,000 iterations, 10 seeds, every method but unrolled_k10, both
-datasets); on a CPU the committed run, ``--steps 2500 --seeds 3 --datasets ring,grid --methods
-gan_non_saturating,pacgan4``: what one niced thread on the shared 2-core machine could give 3 seeds of two methods
-in one session (~27 GAN iterations per CPU-second, PacGAN4 ~1.7x and Unrolled K=5 ~10x slower per iteration, and
-the run got ~30% of a core). Compute dominates: a profile is ~80% backward/linear/maxout/Adam, ~7% data loading,
-and a plain PyTorch loop of the same networks is no faster than the Trainer (already without logger, progress
-bar, checkpoints or model summary). That budget does not separate a cure from the disease (most samples are still
-between the modes); the separation seen on the grid needs 40-50k iterations (issue 13), i.e. CUDA or hours of CPU.
+datasets); on a CPU the committed run, ``--steps ring=10000,grid=40000 --seeds 3 --datasets ring,grid --methods
+gan_non_saturating,pacgan4``: a budget at which most generated points have reached a mode (at 2,500 iterations
+only ~2% had on the grid, so a mode count could not tell a cure from the disease), ~4 CPU-hours in all at ~27 GAN
+iterations per CPU-second (PacGAN4 ~1.7x and Unrolled K=5 ~10x slower per iteration, which is why Unrolled is not
+in the CPU default). Compute dominates: a profile is ~80% backward/linear/maxout/Adam, ~7% data loading, and a
+plain PyTorch loop of the same networks is no faster than the Trainer (already without logger, progress bar,
+checkpoints or model summary).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ __all__ = [
     "build_model",
     "load",
     "main",
+    "parse_steps",
     "run_unit",
     "summarize",
 ]
@@ -83,18 +86,64 @@ ANCHORS = {
 TARGETS = {"ring": (8, 0.98), "grid": (25, 0.97)}  # best method, every seed: modes, high quality
 # Defaults without --quick: the paper's protocol on CUDA, the committed run on a CPU (see the module docstring)
 CUDA_DEFAULTS = {
-    "steps": 400_000,
+    "steps": "400000",
     "seeds": 10,
     "datasets": ",".join(DATASETS),
     "methods": ",".join(DEFAULT_METHODS),
 }
-CPU_DEFAULTS = {"steps": 2500, "seeds": 3, "datasets": "ring,grid", "methods": "gan_non_saturating,pacgan4"}
+CPU_DEFAULTS = {
+    "steps": "ring=10000,grid=40000",
+    "seeds": 3,
+    "datasets": "ring,grid",
+    "methods": "gan_non_saturating,pacgan4",
+}
 QUICK_DEFAULTS = {
-    "steps": 4,
+    "steps": "4",
     "seeds": 1,
     "datasets": ",".join(DATASETS),
     "methods": ",".join(DEFAULT_METHODS),
 }
+
+
+def parse_steps(text: str, default: str | None = None) -> dict[str, int]:
+    """Iterations per dataset from ``--steps``: ``"2500"`` (every dataset) or ``"ring=10000,grid=40000"`` (a
+    dataset left out takes its budget from ``default``, itself in either form). Raises ValueError naming the
+    problem and the accepted forms."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if len(parts) == 1 and "=" not in parts[0]:
+        return {dataset: _positive(parts[0]) for dataset in DATASETS}
+    steps = parse_steps(default) if default else {}
+    for part in parts:
+        dataset, sep, value = (x.strip() for x in part.partition("="))
+        if not sep:
+            raise ValueError(
+                f"--steps {text!r}: give one number, or dataset=number pairs (e.g. ring=10000,grid=40000)"
+            )
+        if dataset not in DATASETS:
+            raise ValueError(f"--steps {text!r}: unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+        steps[dataset] = _positive(value)
+    missing = [dataset for dataset in DATASETS if dataset not in steps]
+    if missing:
+        raise ValueError(f"--steps {text!r}: no budget for {', '.join(missing)}")
+    return {dataset: steps[dataset] for dataset in DATASETS}
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value.strip().replace("_", ""))
+    except ValueError:
+        raise ValueError(f"--steps: {value.strip()!r} is not a whole number of iterations") from None
+    if number < 1:
+        raise ValueError(f"--steps: {number} iterations; a run needs at least 1")
+    return number
+
+
+def _budget_text(steps: dict[str, int]) -> str:
+    """``"2,500"`` when every dataset has the same budget, else ``"ring 10,000, grid 40,000"``."""
+    values = set(steps.values())
+    if len(values) == 1:
+        return f"{values.pop():,}"
+    return ", ".join(f"{d} {n:,}" for d, n in steps.items())
 
 
 def build_model(method: str) -> tuple[GAN, int]:
@@ -219,12 +268,14 @@ def _cells(result: ResultFile) -> dict[tuple[str, str], list[dict[str, Any]]]:
     }
 
 
-def summarize(result: ResultFile, steps: int) -> tuple[dict[str, Any], str]:
-    """Summary (per ``dataset/method``) and markdown of every unit the file holds, whatever run added it."""
+def summarize(result: ResultFile, budget: dict[str, int]) -> tuple[dict[str, Any], str]:
+    """Summary (per ``dataset/method``) and markdown of every unit the file holds, whatever run added it;
+    ``budget``: iterations per dataset."""
     summary: dict[str, Any] = {}
     rows, curve_rows = [], []
     cells = _cells(result)
     for (dataset, method), units in cells.items():
+        steps = budget[dataset]
         target_modes, target_hq = TARGETS[dataset]
         modes = _mean_std([u["modes"] for u in units])
         hq = _mean_std([100 * u["high_quality"] for u in units])
@@ -233,6 +284,7 @@ def summarize(result: ResultFile, steps: int) -> tuple[dict[str, Any], str]:
         met = all(u["modes"] >= target_modes and u["high_quality"] >= target_hq for u in units)
         anchor = ANCHORS.get((dataset, method))
         summary[f"{dataset}/{method}"] = {
+            "iterations": steps,
             "seeds": len(units),
             "modes_mean": modes[0],
             "modes_std": modes[1],
@@ -248,6 +300,7 @@ def summarize(result: ResultFile, steps: int) -> tuple[dict[str, Any], str]:
         rows.append(
             [
                 dataset,
+                f"{steps:,}",
                 method,
                 len(units),
                 f"{modes[0]:.2f} ± {modes[1]:.2f}",
@@ -266,9 +319,10 @@ def summarize(result: ResultFile, steps: int) -> tuple[dict[str, Any], str]:
                 f"{statistics.fmean(c['modes'] for c in at):.1f} / "
                 f"{100 * statistics.fmean(c['high_quality'] for c in at):.1f}"
             )
-        curve_rows.append([dataset, method, *curve])
+        curve_rows.append([dataset, method, f"{max(1, steps // 10):,}", *curve])
     header = [
         "data",
+        "iterations",
         "method",
         "seeds",
         "modes",
@@ -283,11 +337,12 @@ def summarize(result: ResultFile, steps: int) -> tuple[dict[str, Any], str]:
     hardware = units[0]["environment"]["hardware"] if units else "?"
     dates = sorted(u["environment"]["date"] for u in units)
     missing = [f"{d}/{m}" for d in DATASETS for m in DEFAULT_METHODS if (d, m) not in cells]
+    budget_text = _budget_text(budget)
     text = (
-        f"# mode_collapse: PacGAN 2-D protocol, {steps:,} iterations per run (the paper: 400,000)\n\n"
+        f"# mode_collapse: PacGAN 2-D protocol, {budget_text} iterations per run (the paper: 400,000)\n\n"
         f"Hardware: {hardware}, one thread per run, the machine shared with other jobs"
         + (f" (units finished {dates[0]} to {dates[-1]})" if dates else "")
-        + f". Budget: {steps:,} iterations (1 D + 1 G Adam step each; lr 1e-4, beta1 0.8; "
+        + f". Budget: {budget_text} iterations (1 D + 1 G Adam step each; lr 1e-4, beta1 0.8; "
         "100 packed D inputs per batch), the same for every method; 2,500 samples counted at the end "
         "(3 std threshold); mean ± std over the seeds column. Paper anchors are PacGAN Table 1 (10 seeds, "
         "400 epochs = 400,000 iterations); our budget is far smaller, so the rows are not comparable to "
@@ -304,10 +359,8 @@ def summarize(result: ResultFile, steps: int) -> tuple[dict[str, Any], str]:
             [
                 "data",
                 "method",
-                *(
-                    f"step {(i + 1) * max(1, steps // 10)}"
-                    for i in range(max((len(r) - 2 for r in curve_rows), default=0))
-                ),
+                "a tenth (iterations)",
+                *(f"{i + 1}/10" for i in range(max((len(r) - 3 for r in curve_rows), default=0))),
             ],
             curve_rows,
         )
@@ -321,7 +374,10 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--quick", action="store_true", help=f"a smoke test (< 1 minute): {QUICK_DEFAULTS}")
     parser.add_argument(
-        "--steps", type=int, default=None, help="iterations per run (CPU default 2500, CUDA 400000)"
+        "--steps",
+        default=None,
+        help="iterations per run: one number, or per dataset as ring=N,grid=N "
+        f"(CPU default {CPU_DEFAULTS['steps']}, CUDA {CUDA_DEFAULTS['steps']})",
     )
     parser.add_argument("--seeds", type=int, default=None, help="seeds per cell (CPU default 3, CUDA 10)")
     parser.add_argument(
@@ -341,9 +397,12 @@ def main(argv: list[str]) -> int:
     for d in datasets:
         if d not in DATASETS:
             parser.error(f"unknown dataset {d!r}; choose from {', '.join(DATASETS)}")
-    steps = args.steps or defaults["steps"]
+    try:
+        steps = parse_steps(args.steps or defaults["steps"], defaults["steps"])
+    except ValueError as error:
+        parser.error(str(error))
     seeds = args.seeds or defaults["seeds"]
-    eval_every = max(1, steps // 10)
+    eval_every = {dataset: max(1, n // 10) for dataset, n in steps.items()}
     config = {
         "steps": steps,
         "eval_every": eval_every,
@@ -362,7 +421,7 @@ def main(argv: list[str]) -> int:
                 key = f"{dataset}/{method}/seed{seed}"
                 if result.done(key):
                     continue
-                unit = run_unit(dataset, method, seed, steps, eval_every)
+                unit = run_unit(dataset, method, seed, steps[dataset], eval_every[dataset])
                 snapshots["units"][key] = unit.pop("snapshots")
                 # first: a unit in the results file has its snapshots
                 write_json(snapshots_path(result.path), snapshots, compact=True)
