@@ -156,13 +156,14 @@ def summarize(result: ResultFile) -> None:
         target_text = ", ".join(f"{s} >= {t:.0%}: {'met' if met[s] else 'MISSED'}" for s, t in targets.items())
         rows.append((
             key, unit["budget"]["steps"], unit["budget"]["batch_size"], round(unit["budget"]["wall_s"] / 60, 1),
+            round(unit["budget"]["cpu_s"] / 60, 1) if "cpu_s" in unit["budget"] else "",
             unit["zeroshot_seen"]["top1"], unit["zeroshot_heldout"]["top1"],
             unit["retrieval_seen"]["image_to_text_R@1"], unit["retrieval_seen"]["text_to_image_R@1"],
             unit["retrieval_heldout"]["image_to_text_R@1"], unit["retrieval_seen"]["text_to_image_class_R@1"],
             unit["linear_probe"], unit["supervised_classifier"],
             unit["test_images"], target_text or "ablation (no target)",
         ))  # fmt: skip
-    header = ("data", "steps", "batch", "train min", "zero-shot seen", "zero-shot held-out", "R@1 i->t seen",
+    header = ("data", "steps", "batch", "train min (wall)", "train CPU min", "zero-shot seen", "zero-shot held-out", "R@1 i->t seen",
               "R@1 t->i seen", "R@1 i->t held-out", "class R@1 t->i seen", "linear probe", "supervised classifier", "test images", "targets")  # fmt: skip
     environment = next(iter(result.units.values()))["environment"] if result.units else {}
     markdown = (
@@ -170,7 +171,7 @@ def summarize(result: ResultFile) -> None:
         "evaluated on images it never saw: MNIST's 2,000 held-out t10k digits (training used the other 8,000: "
         "../shared/data has no official MNIST training images), CIFAR-10's 10,000 test images. Top-1 accuracies; "
         f"hardware: {environment.get('hardware', '?')}, torch threads {environment.get('torch_threads', '?')}, shared "
-        "machine (the train minutes are wall time, about 4x the CPU time this process got). Networks: "
+        "machine (train minutes: the wall clock, and the CPU time the training process got). Networks: "
         "configs/clip_*.yaml (`positives: labels`: other wordings of a class are positives too), trained for the "
         "steps shown with the cosine schedule ending there.\n\n" + markdown_table(header, rows) + "\n"
         "Caption R@1 is bounded by about 1 / (wordings per class), since an image does not determine which of its "
